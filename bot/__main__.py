@@ -1,0 +1,168 @@
+"""Command line: `manageit-bot run | demo | migrate | gen-key | sandbox`."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("bot")
+
+DEMO_TOKEN = "demo-token"
+
+
+def _fail(message: str) -> int:
+    print(f"manageit-bot: {message}", file=sys.stderr)
+    return 2
+
+
+async def _wait_for_stop() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    await stop.wait()
+
+
+async def _run_bot(settings: Settings) -> None:
+    from bot.app import running_bot
+
+    async with running_bot(settings):
+        await _wait_for_stop()
+
+
+def cmd_run(args) -> int:
+    try:
+        settings = load_settings(require_token=True, require_keys=True)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    from bot import logging_setup
+
+    logging_setup.setup(settings.log_level)
+    asyncio.run(_run_bot(settings))
+    return 0
+
+
+def demo_key(data_dir: Path) -> str:
+    """The demo's encryption key: kept in DATA_DIR/encryption.key, mode 0600."""
+    from bot.storage.vault import TokenVault
+
+    path = data_dir / "encryption.key"
+    if path.is_file():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = TokenVault.generate_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+async def _demo(settings: Settings, sandbox_port: int, delay: float) -> None:
+    from aiohttp import web
+
+    from bot.sandbox.manageit import SandboxConfig, create_sandbox_app
+
+    sandbox = create_sandbox_app(SandboxConfig(transition_delay=delay))
+    runner = web.AppRunner(sandbox, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", sandbox_port)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    url = f"http://127.0.0.1:{port}"
+    settings = settings.with_(manageit_api_url=url)
+    print(f"ManageIT sandbox: {url} (state in memory; servers become active after {delay:g} s)")
+    print(f"In Telegram, open your bot and send:  /token {DEMO_TOKEN}")
+    try:
+        await _run_bot(settings)
+    finally:
+        await runner.cleanup()
+
+
+def cmd_demo(args) -> int:
+    try:
+        settings = load_settings(require_token=True)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    if not settings.encryption_keys:
+        settings = settings.with_(encryption_keys=(demo_key(settings.data_dir),))
+    settings = settings.with_(status_poll_seconds=min(settings.status_poll_seconds, 5.0))
+    from bot import logging_setup
+
+    logging_setup.setup(settings.log_level)
+    asyncio.run(_demo(settings, args.sandbox_port, args.delay))
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        return _fail(str(exc))
+    from bot.storage.migrate import upgrade
+
+    asyncio.run(upgrade(settings.database_url))
+    print("database is up to date")
+    return 0
+
+
+def cmd_gen_key(args) -> int:
+    from bot.storage.vault import TokenVault
+
+    print(TokenVault.generate_key())
+    return 0
+
+
+def cmd_sandbox(args) -> int:
+    from bot import logging_setup
+    from bot.sandbox.manageit import SandboxConfig, run_sandbox
+
+    logging_setup.setup("INFO")
+    print(f"ManageIT sandbox on http://{args.host}:{args.port} — token: {DEMO_TOKEN}")
+    try:
+        asyncio.run(run_sandbox(args.host, args.port, SandboxConfig(transition_delay=args.delay)))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="manageit-bot",
+        description="Telegram chat-ops bot for the ManageIT cloud. Settings come from the environment or .env.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    p = sub.add_parser("run", help="run the bot (long polling); needs TELEGRAM_BOT_TOKEN and ENCRYPTION_KEYS")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("demo", help="the ManageIT sandbox plus the bot: try every flow without a ManageIT account")
+    p.add_argument("--sandbox-port", type=int, default=0, help="port for the sandbox (default: any free port)")
+    p.add_argument("--delay", type=float, default=10.0, help="seconds a new server stays 'creating' (default 10)")
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("migrate", help="apply database migrations")
+    p.set_defaults(func=cmd_migrate)
+    p = sub.add_parser("gen-key", help="print a new encryption key for ENCRYPTION_KEYS")
+    p.set_defaults(func=cmd_gen_key)
+    p = sub.add_parser("sandbox", help="run the ManageIT sandbox alone")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8081)
+    p.add_argument("--delay", type=float, default=10.0, help="seconds a new server stays 'creating'")
+    p.set_defaults(func=cmd_sandbox)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

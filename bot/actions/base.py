@@ -1,0 +1,87 @@
+"""What every action shares: who acts, with which account, and the audit trail.
+
+An action is one change to a ManageIT account (create a server, delete a project, …):
+a plain function taking the services, an `Actor`, an `Account` and a plain spec. The
+handlers call them now; team approvals will call the same functions later. Each action
+writes one audit entry with its result, successful or not, and never a secret.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Awaitable, TypeVar
+
+from bot.manageit.client import ManageITClient
+from bot.manageit.errors import ManageITError
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int
+    chat_id: int
+
+
+@dataclass(frozen=True)
+class Account:
+    credential_id: int
+    owner_chat_id: int
+    name: str | None
+    client: ManageITClient
+
+
+async def load_account(services: "Services", owner_chat_id: int) -> Account | None:
+    async with services.db.session() as session:
+        cred = await services.credentials.get_for_owner(session, owner_chat_id)
+        if cred is None:
+            return None
+        token = services.credentials.token_of(cred)
+        return Account(cred.id, cred.owner_chat_id, cred.account_name, services.api.client(token))
+
+
+async def audited(
+    services: "Services",
+    actor: Actor,
+    account: Account | None,
+    action: str,
+    call: Awaitable[T],
+    *,
+    project_hash: str | None = None,
+    target: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> T:
+    """Await `call` and record the outcome in the audit log; re-raise failures."""
+    try:
+        result = await call
+    except Exception as exc:
+        error = type(exc).__name__
+        if isinstance(exc, ManageITError):
+            error = f"{error}: {exc.message}"[:500]
+        await _record(services, actor, account, action, project_hash, target, details, "error", error)
+        raise
+    await _record(services, actor, account, action, project_hash, target, details, "ok", None)
+    return result
+
+
+async def _record(services, actor, account, action, project_hash, target, details, result, error) -> None:
+    try:
+        async with services.db.session() as session:
+            await services.audit.record(
+                session,
+                actor_user_id=actor.user_id,
+                chat_id=actor.chat_id,
+                credential_id=account.credential_id if account else None,
+                action=action,
+                project_hash=project_hash,
+                target=target,
+                details=details or {},
+                result=result,
+                error=error,
+            )
+    except Exception:  # the audit must not turn a done change into a reported failure
+        log.exception("could not write the audit entry for %s", action)

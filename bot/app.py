@@ -1,0 +1,194 @@
+"""Builds the python-telegram-bot Application: handlers, jobs, update processing."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import logging_setup
+from bot.config import Settings
+from bot.handlers import account, base, groups, projects, servers, start  # noqa: F401  (registers actions)
+from bot.i18n import LANGUAGES, translator
+from bot.notifier import Notifier
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("start", "menu", "projects", "token", "account", "logout", "language", "help")
+
+
+class BotApplication(Application):
+    """The Application, carrying the bot's services (database, API, vault)."""
+
+    __slots__ = ("services", "notifier")
+
+    def __init__(self, *, services: Services, **kwargs):
+        super().__init__(**kwargs)
+        self.services = services
+        self.notifier = Notifier(services)
+
+
+class PerUserUpdateProcessor(BaseUpdateProcessor):
+    """Updates from different users run concurrently; one user's updates run in order.
+
+    A slow API call for one user never holds up another, and a user's double tap is
+    handled after the first tap has finished (so it sees the state the first left)."""
+
+    __slots__ = ("_locks", "_waiting")
+
+    def __init__(self, max_concurrent_updates: int = 256):
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[object, asyncio.Lock] = {}
+        self._waiting: dict[object, int] = {}
+
+    @staticmethod
+    def _key(update: object) -> object:
+        if isinstance(update, Update):
+            if update.effective_user is not None:
+                return ("user", update.effective_user.id)
+            if update.effective_chat is not None:
+                return ("chat", update.effective_chat.id)
+        return None
+
+    async def do_process_update(self, update, coroutine) -> None:
+        key = self._key(update)
+        if key is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._waiting[key] -= 1
+            if self._waiting[key] == 0:
+                del self._waiting[key]
+                self._locks.pop(key, None)
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+async def track_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Before any handler: remember the user once per process and load their language."""
+    user = update.effective_user
+    if user is None or user.is_bot or context.user_data is None:
+        return
+    if context.user_data.get("_seen"):
+        return
+    services: Services = context.application.services  # type: ignore[attr-defined]
+    async with services.db.session() as session:
+        row = await services.users.upsert(session, user.id, first_name=user.first_name, language_code=user.language_code)
+        if row.language:
+            context.user_data["lang"] = row.language
+    context.user_data["_seen"] = True
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Last resort: log (without secrets) and tell the chat something went wrong."""
+    log.error("unhandled error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        lang = (context.user_data or {}).get("lang") if context.user_data is not None else None
+        tr = translator(lang or context.application.services.settings.default_language)  # type: ignore[attr-defined]
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer()
+            await context.bot.send_message(chat_id=update.effective_chat.id, text=tr.t("error.internal"))
+        except Exception:
+            pass
+
+
+async def _post_init(application: Application) -> None:
+    for lang in LANGUAGES:
+        tr = translator(lang)
+        commands = [BotCommand(cmd, tr.plain(f"command.{cmd}")) for cmd in COMMANDS]
+        default = application.services.settings.default_language  # type: ignore[attr-defined]
+        await application.bot.set_my_commands(commands, language_code=None if lang == default else lang)
+
+
+def build_application(settings: Settings, services: Services) -> BotApplication:
+    if not settings.telegram_bot_token:
+        raise ValueError("a Telegram bot token is required")
+    builder = (
+        ApplicationBuilder()
+        .application_class(BotApplication, kwargs={"services": services})
+        .token(settings.telegram_bot_token)
+        .base_url(f"{settings.telegram_api_url}/bot")
+        .base_file_url(f"{settings.telegram_api_url}/file/bot")
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .concurrent_updates(PerUserUpdateProcessor(256))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .connect_timeout(10)
+        .read_timeout(15)
+        .write_timeout(15)
+        .get_updates_read_timeout(settings.polling_timeout + 10)
+        .post_init(_post_init)
+    )
+    app: BotApplication = builder.build()  # type: ignore[assignment]
+
+    app.add_handler(TypeHandler(Update, track_user), group=-1)
+    app.add_handler(CommandHandler(["start", "menu"], start.cmd_start))
+    app.add_handler(CommandHandler("help", start.cmd_help))
+    app.add_handler(CommandHandler("language", start.cmd_language))
+    app.add_handler(CommandHandler("token", account.cmd_token))
+    app.add_handler(CommandHandler("logout", account.cmd_logout))
+    app.add_handler(CommandHandler("account", account.cmd_account))
+    app.add_handler(CommandHandler("projects", projects.cmd_projects))
+    app.add_handler(CallbackQueryHandler(base.route_callback))
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, groups.on_migrate))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, base.route_text))
+    app.add_error_handler(on_error)
+
+    app.job_queue.run_repeating(
+        app.notifier.job, interval=settings.status_poll_seconds, first=settings.status_poll_seconds, name="notifier"
+    )
+    return app
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings) -> AsyncIterator[BotApplication]:
+    """Migrate the database, build and start the bot with long polling; stop on exit."""
+    from bot.storage.migrate import upgrade
+
+    logging_setup.protect_secret(settings.telegram_bot_token)
+    await upgrade(settings.database_url)
+    services = Services.build(settings)
+    app = build_application(settings, services)
+    try:
+        await app.initialize()
+        await app.start()
+        await app.updater.start_polling(
+            poll_interval=0.0,
+            timeout=settings.polling_timeout,
+            allowed_updates=Update.ALL_TYPES,
+        )
+        log.info("bot @%s is running", app.bot.username)
+        yield app
+    finally:
+        if app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        await services.close()

@@ -1,0 +1,160 @@
+"""Localisation: messages from `locales/<lang>/messages.po`, numbers, prices, sizes, dates.
+
+Messages are keyed by a stable id (the PO msgid), e.g. ``server.detail.title``; the
+English and Persian catalogs carry the texts. Placeholders use ``{name}``.
+
+`Translator.t()` returns HTML-safe text: every plain-string value is escaped, and in
+Persian it is wrapped in a first-strong isolate (FSI … PDI) so that a Latin hostname or
+an IP keeps its order inside right-to-left text. Integers and floats are rendered with
+the language's digits and separators. Values that are already HTML are passed in as
+`Html`.
+"""
+from __future__ import annotations
+
+import html
+import re
+import string
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LANGUAGES = ("fa", "en")
+DEFAULT_LANGUAGE = "fa"
+
+_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+_TO_ASCII_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+FSI, PDI = "\u2068", "\u2069"
+
+
+class Html(str):
+    """A fragment that is already valid Telegram HTML; `t()` inserts it as is."""
+
+
+def to_ascii_digits(text: str) -> str:
+    """Persian (۰–۹) and Arabic-Indic (٠–٩) digits to ASCII."""
+    return text.translate(_TO_ASCII_DIGITS)
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+@lru_cache(maxsize=None)
+def load_catalog(lang: str) -> dict[str, str]:
+    path = LOCALES_DIR / lang / "messages.po"
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    out: dict[str, str] = {}
+    for message in catalog:
+        if not message.id:
+            continue
+        out[str(message.id)] = str(message.string or "")
+    return out
+
+
+def normalize_language(code: str | None, default: str = DEFAULT_LANGUAGE) -> str:
+    """Telegram's language_code ('en-US', 'fa') to one of ours; unknown → default."""
+    if not code:
+        return default
+    base = code.split("-")[0].split("_")[0].lower()
+    return base if base in LANGUAGES else default
+
+
+class _SafeDict(dict):
+    def __missing__(self, key):  # a missing value shows as {key} rather than crashing
+        return "{" + key + "}"
+
+
+@dataclass(frozen=True)
+class Translator:
+    lang: str
+
+    @property
+    def rtl(self) -> bool:
+        return self.lang == "fa"
+
+    # -- messages ---------------------------------------------------------------
+    def raw(self, key: str) -> str:
+        text = load_catalog(self.lang).get(key)
+        if not text:
+            text = load_catalog("en").get(key) or key
+        return text
+
+    def t(self, key: str, **values) -> str:
+        """Message as HTML, values escaped and localised."""
+        return self.raw(key).format_map(_SafeDict({k: self._html_value(v) for k, v in values.items()}))
+
+    def plain(self, key: str, **values) -> str:
+        """Message as plain text (button labels, callback answers): nothing escaped."""
+        return self.raw(key).format_map(_SafeDict({k: self._plain_value(v) for k, v in values.items()}))
+
+    def _plain_value(self, value) -> str:
+        if isinstance(value, bool):
+            return str(value)
+        if isinstance(value, (int, float)):
+            return self.number(value)
+        text = str(value)
+        if self.rtl and not isinstance(value, Html) and text:
+            return FSI + text + PDI
+        return text
+
+    def _html_value(self, value) -> str:
+        if isinstance(value, Html):
+            return str(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return self.number(value)
+        return self.isolate(html.escape(str(value), quote=False))
+
+    def isolate(self, text: str) -> str:
+        return FSI + text + PDI if self.rtl and text else text
+
+    # -- numbers ----------------------------------------------------------------
+    def digits(self, text: str) -> str:
+        return text.translate(_PERSIAN_DIGITS) if self.rtl else text
+
+    def number(self, value: float, decimals: int = 2) -> str:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        fmt = "#,##0" if isinstance(value, int) else "#,##0." + "#" * decimals
+        text = format_decimal(value, format=fmt, locale=self.lang, numbering_system="default")
+        return self.digits(text)
+
+    def price(self, toman: float) -> Html:
+        return Html(self.plain("unit.toman", amount=Html(self.number(toman))))
+
+    def gigabytes(self, gb: float) -> Html:
+        return Html(self.plain("unit.gb", amount=Html(self.number(round(gb, 2)))))
+
+    def ram(self, ram_bytes: int | None) -> Html:
+        if not ram_bytes:
+            return Html("—")
+        return self.gigabytes(ram_bytes / 1024**3)
+
+    def date(self, when: datetime | None) -> str:
+        if when is None:
+            return "—"
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        when = when.astimezone(timezone.utc)
+        if self.rtl:
+            import jdatetime
+
+            j = jdatetime.datetime.fromgregorian(datetime=when)
+            return self.digits(f"{j.year:04d}/{j.month:02d}/{j.day:02d} {j.hour:02d}:{j.minute:02d}")
+        return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def translator(lang: str | None) -> Translator:
+    return Translator(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+def strip_tags(text: str) -> str:
+    return html.unescape(_TAG_RE.sub("", text))

@@ -1,0 +1,61 @@
+from datetime import datetime, timezone
+
+import pytest
+
+from bot.i18n import FSI, PDI, Html, load_catalog, normalize_language, placeholders, to_ascii_digits, translator
+
+
+def test_every_message_exists_in_both_languages_with_the_same_placeholders():
+    en, fa = load_catalog("en"), load_catalog("fa")
+    assert set(en) == set(fa), f"missing in fa: {set(en) - set(fa)}; missing in en: {set(fa) - set(en)}"
+    for key in en:
+        assert en[key].strip() and fa[key].strip(), f"{key} is empty"
+        assert placeholders(en[key]) == placeholders(fa[key]), key
+
+
+def test_every_key_used_in_the_code_exists():
+    import re
+    from pathlib import Path
+
+    used = set()
+    for path in Path("bot").rglob("*.py"):
+        used |= set(re.findall(r"\.(?:t|plain|raw)\(\s*\"([a-z_]+\.[a-z_.]+)\"", path.read_text()))
+    missing = used - set(load_catalog("en"))
+    assert not missing, missing
+
+
+def test_persian_numbers_prices_and_sizes():
+    fa, en = translator("fa"), translator("en")
+    assert fa.price(219000) == "۲۱۹٬۰۰۰ تومان"
+    assert en.price(219000) == "219,000 Toman"
+    assert fa.ram(2147483648) == "۲ گیگابایت"
+    assert en.ram(1610612736) == "1.5 GB"
+    assert fa.number(1234567) == "۱٬۲۳۴٬۵۶۷"
+
+
+def test_latin_fragments_are_isolated_and_escaped_in_persian():
+    fa = translator("fa")
+    text = fa.t("servers.item", name="web-01<x>", status="فعال")
+    assert f"{FSI}web-01&lt;x&gt;{PDI}" in text
+    en = translator("en")
+    assert "web-01&lt;x&gt;" in en.t("servers.item", name="web-01<x>", status="active")
+    assert FSI not in en.t("servers.item", name="web-01", status="active")
+    assert fa.t("common.error_line", error=Html("<b>x</b>")) == "⚠️ <b>x</b>"
+
+
+def test_dates_are_jalali_in_persian():
+    when = datetime(2023, 12, 30, 4, 9, tzinfo=timezone.utc)
+    assert translator("fa").date(when) == "۱۴۰۲/۱۰/۰۹ ۰۴:۰۹"
+    assert translator("en").date(when) == "2023-12-30 04:09 UTC"
+
+
+@pytest.mark.parametrize(
+    "code,expected", [("fa", "fa"), ("en-US", "en"), ("de", "fa"), (None, "fa"), ("EN", "en")]
+)
+def test_language_from_telegram_code(code, expected):
+    assert normalize_language(code) == expected
+
+
+def test_persian_and_arabic_digits_to_ascii():
+    assert to_ascii_digits("web-۰۱۲") == "web-012"
+    assert to_ascii_digits("٣٤٥") == "345"

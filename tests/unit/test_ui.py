@@ -1,0 +1,76 @@
+import pytest
+
+from bot.handlers.groups import looks_like_token
+from bot.handlers.servers import generate_password, validate_hostname
+from bot.ui.callbacks import Callback, CallbackDataTooLong, decode, new_menu_id
+from bot.ui.keyboards import Button, markup, paginate, pager_row
+
+
+def test_callback_round_trip_and_size():
+    menu = new_menu_id()
+    cb = Callback(menu, "srv.open", "8XuAXHsqwNIjSpxb")
+    data = cb.encode()
+    assert len(data.encode()) <= 64
+    assert decode(data) == cb
+
+
+@pytest.mark.parametrize("data", ["", "x", "a:b", "abcdef:srv.open:x:y", "ab:srv.open:x", "abcdef:SRV:x",
+                                  "abcdef:srv.open:نام", "abcdef:srv.open:" + "a" * 50, None])
+def test_forged_or_malformed_callback_data_is_rejected(data):
+    assert decode(data) is None
+
+
+def test_names_cannot_be_encoded():
+    with pytest.raises(ValueError):
+        Callback("abcdef", "srv.open", "سرور").encode()
+    with pytest.raises((ValueError, CallbackDataTooLong)):
+        Callback("abcdef", "srv.open", "a" * 60).encode()
+
+
+def test_keyboard_binds_menu_id():
+    kb = markup("abcdef", [[Button("x", "main")], []])
+    assert [[b.callback_data for b in row] for row in kb.inline_keyboard] == [["abcdef:main:"]]
+
+
+def test_pagination_eight_per_page():
+    page = paginate(list(range(20)), 1)
+    assert page.items == list(range(8, 16)) and page.count == 3
+    assert [b.arg for b in pager_row(page, "p", "2/3")] == ["0", "", "2"]
+    assert pager_row(paginate([1, 2], 0), "p", "1/1") == []
+    assert paginate(list(range(20)), 99).number == 2
+
+
+@pytest.mark.parametrize(
+    "typed,hostname,error",
+    [
+        ("web-01.example", "web-01.example", None),
+        ("web-۰۱۲۳", "web-0123", None),
+        ("web-٠١٢٣", "web-0123", None),
+        ("web", "web", "create.hostname_short"),
+        ("web server", "web server", "create.hostname_chars"),
+        ("سرور-اصلی", "سرور-اصلی", "create.hostname_chars"),
+        ("a" * 101, "a" * 101, "create.hostname_long"),
+    ],
+)
+def test_hostname_rules_match_the_api(typed, hostname, error):
+    assert validate_hostname(typed) == (hostname, error)
+
+
+def test_generated_passwords_are_strong_and_different():
+    a, b = generate_password(), generate_password()
+    assert a != b and len(a) >= 16
+    assert any(c.isupper() for c in a) and any(c.isdigit() for c in a) and any(not c.isalnum() for c in a)
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("12|" + "a1B2" * 10, True),
+        ("here is mine: " + "Zx9" * 20, True),
+        ("hello world", False),
+        ("/token abc", False),
+        ("see www.some-very-long-domain-name-for-testing.example.com", False),
+    ],
+)
+def test_token_lookalikes(text, expected):
+    assert looks_like_token(text) is expected
