@@ -30,6 +30,7 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
+from bot.sandbox.telegram_client import EmulatorControl
 from bot.sandbox.telegram_html import (
     HTMLParseError,
     detect_entities,
@@ -1638,9 +1639,6 @@ async def run_emulator(host: str = "127.0.0.1", port: int = 8082, config: Emulat
         await asyncio.Event().wait()
     finally:
         await emulator.close()
-
-
-from bot.sandbox.telegram_client import EmulatorControl  # noqa: E402  (re-export)
 
 
 def main() -> None:  # pragma: no cover - command line entry

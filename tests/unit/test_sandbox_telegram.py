@@ -19,7 +19,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter
+from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -389,6 +389,16 @@ async def test_long_poll_returns_when_update_arrives(ctl, bot):
     started = time.monotonic()
     assert await bot.get_updates(offset=updates[-1].update_id + 1, timeout=0.3) == ()
     assert time.monotonic() - started >= 0.25
+
+
+async def test_second_poller_ends_the_first_with_conflict(emu, ctl, bot):
+    first = asyncio.create_task(bot.get_updates(timeout=3))
+    await asyncio.sleep(0.1)
+    async with Bot(TOKEN, base_url=emu.bot_base_url) as second_instance:
+        await second_instance.get_updates(timeout=0)
+    with pytest.raises(Conflict, match="terminated by other getUpdates request"):
+        await asyncio.wait_for(first, 1)
+    assert [e["error_code"] for e in await ctl.errors()] == [409]
 
 
 async def test_button_press_delivers_callback_query(ctl, bot):
