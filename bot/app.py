@@ -172,6 +172,7 @@ async def running_bot(settings: Settings) -> AsyncIterator[BotApplication]:
     from bot.storage.migrate import upgrade
 
     logging_setup.protect_secret(settings.telegram_bot_token)
+    logging_setup.quiet_libraries()
     await upgrade(settings.database_url)
     services = Services.build(settings)
     app = build_application(settings, services)

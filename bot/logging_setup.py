@@ -84,8 +84,17 @@ def setup(level: str = "INFO") -> None:
     root.setLevel(level)
     for handler in root.handlers:
         install_filter(handler)
-    # httpx logs every request line (with the token in the URL) at INFO.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    quiet_libraries()
+
+
+def quiet_libraries() -> None:
+    """Keep the libraries that log payloads or URLs above the levels where they do.
+
+    httpx logs every request line (with the bot token in the URL) at INFO;
+    python-telegram-bot logs whole updates and request parameters at DEBUG, and those
+    carry what users type — a pasted API token, a typed password."""
+    _install_record_factory()
+    for name in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for name in ("telegram", "aiosqlite"):
+        logging.getLogger(name).setLevel(logging.INFO)

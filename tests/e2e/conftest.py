@@ -164,6 +164,20 @@ class Person:
     async def answers(self) -> list[dict]:
         return [a for a in await self.control.callback_answers() if a["user_id"] == self.user_id]
 
+    async def answered(self, count: int = 1, timeout: float = 10) -> list[dict]:
+        """Wait until this user's newest `count` button presses are answered; return them."""
+        import asyncio
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            answers = await self.answers()
+            if len(answers) >= count and all(a["answered"] for a in answers[-count:]):
+                return answers[-count:]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"callback queries not answered: {answers}")
+            await asyncio.sleep(0.03)
+
     def label(self, key: str, **values) -> str:
         return self.tr.plain(key, **values)
 
