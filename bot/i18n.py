@@ -1,4 +1,4 @@
-"""Localisation: messages from `locales/<lang>/messages.po`, numbers, prices, sizes, dates.
+"""Localisation: messages from `locales/<lang>/*.po`, numbers, prices, sizes, dates.
 
 Messages are keyed by a stable id (the PO msgid), e.g. ``server.detail.title``; the
 English and Persian catalogs carry the texts. Placeholders use ``{name}``.
@@ -46,14 +46,18 @@ def placeholders(text: str) -> set[str]:
 
 @lru_cache(maxsize=None)
 def load_catalog(lang: str) -> dict[str, str]:
-    path = LOCALES_DIR / lang / "messages.po"
-    with path.open("rb") as fh:
-        catalog = read_po(fh, locale=lang)
+    """Every `locales/<lang>/*.po` file (one per area), merged; a key defined twice is an error."""
     out: dict[str, str] = {}
-    for message in catalog:
-        if not message.id:
-            continue
-        out[str(message.id)] = str(message.string or "")
+    for path in sorted((LOCALES_DIR / lang).glob("*.po")):
+        with path.open("rb") as fh:
+            catalog = read_po(fh, locale=lang)
+        for message in catalog:
+            if not message.id:
+                continue
+            key = str(message.id)
+            if key in out:
+                raise ValueError(f"message {key!r} is defined twice in locales/{lang}")
+            out[key] = str(message.string or "")
     return out
 
 
