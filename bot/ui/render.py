@@ -108,7 +108,7 @@ def project_detail(tr: Translator, project: Project) -> Screen:
         load_balancers=project.loadbalancers_count,
     )
     rows = [
-        [Button(tr.plain("btn.servers"), "srv.list", "0")],
+        [Button(tr.plain("btn.servers"), "srv.list", "0"), Button(tr.plain("btn.load_balancers"), "lb.list", "0")],
         [Button(tr.plain("btn.rename"), "proj.rename"), Button(tr.plain("btn.delete"), "proj.del")],
         [back(tr, "proj.list", "0")],
     ]
