@@ -124,12 +124,13 @@ async def on_delete(ix: Interaction, arg: str) -> None:
     await ix.show(render.project_delete_confirm(ix.tr, project))
 
 
-@action("proj.delok")
+@action("proj.delok", answers=True)
 async def on_delete_ok(ix: Interaction, arg: str) -> None:
     flow = ix.flow
     if flow.get("name") != "project_delete":
         await ix.answer(ix.tr.plain("callback.done_already"))
         return
+    await ix.answer()
     ix.end_flow()  # a second tap finds nothing to confirm
     account = await ix.account()
     await project_actions.delete_project(ix.services, ix.actor, account, flow["project"], flow["project_name"])

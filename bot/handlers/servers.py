@@ -104,12 +104,13 @@ async def on_delete(ix: Interaction, arg: str) -> None:
     await ix.show(render.server_delete_confirm(ix.tr, server))
 
 
-@action("srv.delok")
+@action("srv.delok", answers=True)
 async def on_delete_ok(ix: Interaction, arg: str) -> None:
     flow = ix.flow
     if flow.get("name") != "server_delete":
         await ix.answer(ix.tr.plain("callback.done_already"))
         return
+    await ix.answer()
     ix.end_flow()  # a second tap finds nothing left to confirm
     account = await ix.account()
     await server_actions.delete_server(ix.services, ix.actor, account, _project(ix), flow["server"], flow["server_name"])
@@ -353,11 +354,12 @@ async def on_cancel(ix: Interaction, arg: str) -> None:
     await ix.show(render.cancelled(ix.tr))
 
 
-@action("sc.confirm")
+@action("sc.confirm", answers=True)
 async def on_confirm(ix: Interaction, arg: str) -> None:
     flow = _flow_or_none(ix, "summary")
     if flow is None:  # a second tap, or a stale summary: nothing is sent twice
         return await _stale(ix)
+    await ix.answer()
     password = ix.services.secrets.pop(_stash_key(ix))
     if password is None:  # the bot restarted since: ask again rather than guess
         flow["step"] = "password"

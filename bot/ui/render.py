@@ -167,15 +167,17 @@ def hourly_price(server: Server, plan: Plan | None) -> int:
 
 def server_detail(tr: Translator, server: Server, *, hourly: int, private: bool) -> Screen:
     specs = server.specs
+    if specs and specs.vcpu and specs.ram_bytes and specs.disk_gb:
+        spec_text = Html(tr.t("server.specs", vcpu=specs.vcpu, ram=tr.ram(specs.ram_bytes), disk=tr.gigabytes(specs.disk_gb)))
+    else:
+        spec_text = Html("")
     text = tr.t(
         "server.detail",
         name=server.name,
         status=status_text(tr, server.status),
         real_status=status_text(tr, server.real_status),
         plan=server.plan_name or "—",
-        vcpu=specs.vcpu if specs and specs.vcpu is not None else "—",
-        ram=tr.ram(specs.ram_bytes if specs else None),
-        disk=tr.gigabytes(specs.disk_gb) if specs and specs.disk_gb is not None else "—",
+        specs=spec_text,
         os=server.os_name or "—",
         location=server.location.name if server.location else "—",
         monthly=tr.price(server.price or 0),

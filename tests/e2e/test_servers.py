@@ -1,0 +1,156 @@
+"""Creating servers: bad input, double taps, and every kind of API failure."""
+from __future__ import annotations
+
+import asyncio
+
+from bot.i18n import strip_tags
+
+from .conftest import ALICE_TOKEN, connect
+
+
+async def open_project(person, name="Production"):
+    await connect(person)
+    await person.say("/projects")
+    await person.expect_key("projects.empty")
+    await person.press_key("btn.new_project")
+    await person.expect_key("project.new_prompt")
+    await person.say(name)
+    await person.expect_key("project.created", name=name)
+
+
+async def walk_to_hostname(person):
+    await person.press_key("btn.servers")
+    await person.expect_key("servers.empty", project="Production")
+    await person.press_key("btn.new_server")
+    await person.expect_key("create.location")
+    await person.press("پارسیان")
+    await person.expect_key("create.plan", location="پارسیان")
+    await person.press_match("GH-1")
+    await person.expect_key("create.os")
+    await person.press("Debian")
+    await person.expect_key("create.version", os="Debian")
+    await person.press("Debian 12")
+    await person.expect_key("create.hostname")
+
+
+async def walk_to_summary(person, hostname="db-server-1"):
+    await walk_to_hostname(person)
+    await person.say(hostname)
+    await person.expect_key("create.password")
+    sent = await person.say("S3cure-Passw0rd!")
+    await person.expect_key("create.summary")
+    return sent
+
+
+def server_posts(sandbox):
+    return [r for r in sandbox.state.requests("POST") if r["path"].endswith("/servers")]
+
+
+async def test_short_hostname_is_refused_in_place_then_persian_digits_work(alice, sandbox, no_refusals):
+    await open_project(alice)
+    await walk_to_hostname(alice)
+    await alice.say("web")
+    error = await alice.expect(alice.tr.plain("create.hostname_short", min=6))
+    assert "web" in error["text"]
+    assert any(b["text"] == alice.label("btn.back") for row in error["buttons"] for b in row)
+    await alice.say("node-۰۱۲")  # Persian digits, as typed on a Persian keyboard
+    await alice.expect_key("create.password")
+    sent = await alice.say("S3cure-Passw0rd!")
+    summary = await alice.expect_key("create.summary")
+    assert "node-012" in summary["text"]
+    assert "S3cure-Passw0rd!" not in summary["text"]
+    assert next(m for m in await alice.messages() if m["message_id"] == sent["message_id"])["deleted"]
+    await alice.press_key("btn.confirm_create")
+    await alice.expect_key("create.created", name="node-012", status=strip_tags(alice.tr.t("status.creating")))
+    body = server_posts(sandbox)
+    assert len(body) == 1
+
+
+async def test_hostname_with_a_space_and_a_short_password(alice, no_refusals):
+    await open_project(alice)
+    await walk_to_hostname(alice)
+    await alice.say("my server")
+    await alice.expect(alice.tr.plain("create.hostname_chars"))
+    await alice.say("my-server")
+    await alice.expect_key("create.password")
+    await alice.say("short")
+    await alice.expect(alice.tr.plain("create.password_length", min=8, max=100))
+
+
+async def test_double_tap_on_confirm_creates_one_server(alice, sandbox, control, no_refusals):
+    await open_project(alice)
+    await walk_to_summary(alice)
+    menu = await alice.menu()
+    label = alice.label("btn.confirm_create")
+    await asyncio.gather(alice.press(label, menu["message_id"]), alice.press(label, menu["message_id"]))
+    await alice.expect_key("create.created", name="db-server-1", status=strip_tags(alice.tr.t("status.creating")))
+    answers = await alice.answered(2)
+    assert alice.tr.plain("callback.done_already") in [a["text"] for a in answers]
+    await asyncio.sleep(0.3)
+    assert len(server_posts(sandbox)) == 1
+
+
+async def test_back_and_cancel(alice, sandbox, no_refusals):
+    await open_project(alice)
+    await walk_to_summary(alice)
+    await alice.press_key("btn.back")
+    await alice.expect_key("create.password")
+    await alice.press_key("btn.back")
+    await alice.expect_key("create.hostname")
+    await alice.press_key("btn.cancel")
+    await alice.expect_key("common.cancelled")
+    assert server_posts(sandbox) == []
+
+
+async def test_sandbox_500_ends_in_a_message_and_a_retry(alice, sandbox, no_refusals):
+    await connect(alice)
+    sandbox.state.config.fail_next = 10  # more than the client's GET retries
+    await alice.say("/projects")
+    msg = await alice.expect_key("error.server")
+    retry = alice.label("btn.retry")
+    assert any(b["text"] == retry for row in msg["buttons"] for b in row)
+    sandbox.state.config.fail_next = 0
+    await alice.press(retry, msg["message_id"])
+    await alice.expect_key("projects.empty")
+
+
+async def test_create_failing_with_500_keeps_the_summary_and_can_be_confirmed_again(alice, sandbox, no_refusals):
+    await open_project(alice)
+    await walk_to_summary(alice)
+    sandbox.state.config.fail_next = 1
+    await alice.press_key("btn.confirm_create")
+    await alice.expect(alice.tr.plain("error.server"), strip_tags(alice.tr.t("create.summary")))
+    assert len(server_posts(sandbox)) == 1, "a POST is never retried by the client"
+    await alice.press_key("btn.confirm_create")
+    await alice.expect_key("create.created", name="db-server-1", status=strip_tags(alice.tr.t("status.creating")))
+    assert [r["status"] for r in server_posts(sandbox)] == [500, 200]
+
+
+async def test_throttled_api_says_when_to_try_again(alice, sandbox, no_refusals):
+    await connect(alice)
+    sandbox.state.config.retry_after = 120  # beyond what the client waits for
+    sandbox.state.config.throttle_next = 5
+    await alice.say("/projects")
+    await alice.expect(alice.tr.plain("error.throttled", seconds=120))
+
+
+async def test_revoked_token_is_explained(alice, sandbox, no_refusals):
+    await connect(alice)
+    sandbox.state.config.tokens.pop(ALICE_TOKEN)
+    await alice.say("/projects")
+    await alice.expect_key("error.invalid_token")
+
+
+async def test_root_password_only_in_private_behind_a_button(alice, no_refusals):
+    await open_project(alice)
+    await walk_to_summary(alice)
+    await alice.press_key("btn.confirm_create")
+    await alice.expect_key("create.created", name="db-server-1", status=strip_tags(alice.tr.t("status.creating")))
+    await alice.press_key("btn.open_server")
+    detail = await alice.expect("db-server-1", alice.tr.price(219000))
+    assert alice.label("btn.show_password") in [b["text"] for row in detail["buttons"] for b in row]
+    assert "S3cure-Passw0rd!" not in detail["text"]
+    await alice.press_key("btn.show_password")
+    (answer,) = await alice.answered(1)
+    assert "S3cure-Passw0rd!" in answer["text"] and answer["show_alert"]
+    assert not any("S3cure-Passw0rd!" in (m["text"] or "") for m in await alice.messages() if m["from_bot"])
