@@ -88,17 +88,53 @@ async def _demo(settings: Settings, sandbox_port: int, delay: float) -> None:
 
 
 def cmd_demo(args) -> int:
+    """With TELEGRAM_BOT_TOKEN: the sandbox plus the bot on real Telegram. Without one (or
+    with --local): sandbox, Telegram Bot API emulator with its chat page, and the bot."""
     try:
-        settings = load_settings(require_token=True)
+        settings = load_settings(require_token=False)
     except ConfigError as exc:
         return _fail(str(exc))
-    if not settings.encryption_keys:
-        settings = settings.with_(encryption_keys=(demo_key(settings.data_dir),))
-    settings = settings.with_(status_poll_seconds=min(settings.status_poll_seconds, 5.0))
+    if args.delay < 0:
+        return _fail("--delay must be zero or more seconds")
+    local = args.local or not settings.telegram_bot_token
     from bot import logging_setup
 
+    if not local:
+        if not settings.encryption_keys:
+            settings = settings.with_(encryption_keys=(demo_key(settings.data_dir),))
+        settings = settings.with_(status_poll_seconds=min(settings.status_poll_seconds, 5.0))
+        logging_setup.setup(settings.log_level)
+        asyncio.run(_demo(settings, args.sandbox_port, args.delay))
+        return 0
+
+    from bot.sandbox.demo import DEFAULT_PAGE_PORT, run_local_demo
+
+    settings = settings.with_(status_poll_seconds=min(settings.status_poll_seconds, 2.0))
+    keep_data = args.data_dir is not None
+    if keep_data:
+        data_dir = Path(args.data_dir)
+        settings = settings.with_(
+            data_dir=data_dir,
+            database_url=f"sqlite+aiosqlite:///{(data_dir / 'demo.sqlite3').as_posix()}",
+        )
+        if not settings.encryption_keys:
+            settings = settings.with_(encryption_keys=(demo_key(data_dir),))
+    port = DEFAULT_PAGE_PORT if args.port is None else args.port
     logging_setup.setup(settings.log_level)
-    asyncio.run(_demo(settings, args.sandbox_port, args.delay))
+    try:
+        asyncio.run(
+            run_local_demo(
+                settings,
+                port=port,
+                sandbox_port=args.sandbox_port,
+                delay=args.delay,
+                open_browser=not args.no_browser,
+                port_fallback=args.port is None,
+                keep_data=keep_data,
+            )
+        )
+    except OSError as exc:
+        return _fail(f"cannot start the local demo: {exc}")
     return 0
 
 
@@ -143,9 +179,33 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     p = sub.add_parser("run", help="run the bot (long polling); needs TELEGRAM_BOT_TOKEN and ENCRYPTION_KEYS")
     p.set_defaults(func=cmd_run)
-    p = sub.add_parser("demo", help="the ManageIT sandbox plus the bot: try every flow without a ManageIT account")
-    p.add_argument("--sandbox-port", type=int, default=0, help="port for the sandbox (default: any free port)")
-    p.add_argument("--delay", type=float, default=10.0, help="seconds a new server stays 'creating' (default 10)")
+    p = sub.add_parser(
+        "demo",
+        help="try every flow: the ManageIT sandbox plus the bot, locally in a browser or on Telegram",
+        description=(
+            "Run the bot against the ManageIT sandbox (in memory, no ManageIT account needed). "
+            "Without TELEGRAM_BOT_TOKEN (or with --local), nothing talks to Telegram either: a "
+            "Telegram Bot API emulator on loopback serves a chat page that behaves like Telegram, "
+            "at the address printed at start (http://127.0.0.1:8088/ unless that port is taken). There "
+            "you act as any of three users (en/fa), in a private chat with the bot or in the group "
+            "'Ops team'. Sandbox token: demo-token. "
+            "With TELEGRAM_BOT_TOKEN set, the bot talks to Telegram: open it there and send "
+            "/token demo-token."
+        ),
+    )
+    p.add_argument("--local", action="store_true", help="use the local chat page even if TELEGRAM_BOT_TOKEN is set")
+    p.add_argument(
+        "--port", type=int, default=None,
+        help="chat page (and emulator) port on 127.0.0.1; 0 = any free port "
+             "(default: 8088, or a free port if 8088 is taken)",
+    )
+    p.add_argument("--sandbox-port", type=int, default=0, help="port for the ManageIT sandbox (default 0: any free port)")
+    p.add_argument("--delay", type=float, default=10.0, help="seconds a new server stays 'creating' in the sandbox (default 10)")
+    p.add_argument("--no-browser", action="store_true", help="do not open the chat page in a browser (local mode)")
+    p.add_argument(
+        "--data-dir", default=None, metavar="DIR",
+        help="local mode: keep the bot's database and key in DIR (default: a temporary folder, removed at exit)",
+    )
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("migrate", help="apply database migrations")
     p.set_defaults(func=cmd_migrate)

@@ -26,6 +26,7 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
@@ -54,6 +55,24 @@ __all__ = [
 MAX_MESSAGE_LENGTH = 4096
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_CALLBACK_ANSWER_LENGTH = 200
+EVENT_BUFFER = 2000  # events kept for a chat page that reconnects
+EVENT_KEEPALIVE = 15.0  # seconds between comments on an idle event stream
+CHAT_PAGE_DIR = Path(__file__).with_name("chat_page")
+_PAGE_ASSETS = {
+    "index.html": "text/html",
+    "style.css": "text/css",
+    "app.js": "text/javascript",
+}
+_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    # everything the page needs comes from here: no CDN, no fonts, no download at run time
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+}
 
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
@@ -129,6 +148,7 @@ class EmulatorConfig:
     bot_token: str = "123456:TEST-token-for-the-emulator-only"
     bot_username: str = "manageit_test_bot"
     bot_id: int = 123456  # must equal the token's numeric prefix
+    bot_first_name: str = "ManageIT Test Bot"
     privacy_mode: bool = True  # in groups deliver only commands, replies to the bot, mentions
     rate_limits: bool = True  # enforce per-chat/group/global send limits
     per_chat_burst: int = 10  # token bucket: burst per chat, refilled 1 msg/s
@@ -337,6 +357,12 @@ class EmulatorState:
         self.poll_generation = 0
         self.closing = False
         self._update_event = asyncio.Event()
+        # what the chat page is told: survives reset() so a page can catch up by id
+        self.events: collections.deque[dict[str, Any]] = collections.deque(maxlen=EVENT_BUFFER)
+        self.next_event_id = 1
+        self._event_signal = asyncio.Event()
+        # free-form facts the chat page shows beside the chats (set by the demo)
+        self.page_info: dict[str, Any] = {}
         self._clear()
 
     def _clear(self) -> None:
@@ -365,11 +391,47 @@ class EmulatorState:
             self.config = dataclasses.replace(self.initial_config)
         self.epoch += 1
         self.notify()
+        self.announce("reset")
 
     def close(self) -> None:
         self.closing = True
         self.epoch += 1
         self.notify()
+        self._wake_listeners()
+
+    # -- events for the chat page -----------------------------------------
+    def announce(self, kind: str, **payload: Any) -> dict[str, Any]:
+        """Record an event (new/edited/deleted message, callback answer, ...) and wake listeners."""
+        event = {"id": self.next_event_id, "type": kind, "time": time.time(), **payload}
+        self.next_event_id += 1
+        self.events.append(event)
+        self._wake_listeners()
+        return event
+
+    def announce_message(self, kind: str, msg: "Message") -> None:
+        self.announce(kind, chat_id=msg.chat_id, message=msg.to_control())
+
+    def _wake_listeners(self) -> None:
+        self._event_signal.set()
+        self._event_signal = asyncio.Event()
+
+    def events_after(self, last_id: int) -> list[dict[str, Any]] | None:
+        """Events with an id above ``last_id``; None when some were already dropped."""
+        if last_id >= self.next_event_id - 1:
+            return []
+        if not self.events or self.events[0]["id"] > last_id + 1:
+            return None
+        return [e for e in self.events if e["id"] > last_id]
+
+    async def wait_for_event(self, last_id: int, timeout: float) -> None:
+        """Return when an event after ``last_id`` exists, the emulator closes, or time is up."""
+        if self.next_event_id - 1 > last_id or self.closing:
+            return
+        signal = self._event_signal
+        try:
+            await asyncio.wait_for(signal.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
 
     # -- long-poll wake-ups ------------------------------------------------
     def notify(self) -> None:
@@ -381,7 +443,7 @@ class EmulatorState:
         return {
             "id": self.config.bot_id,
             "is_bot": True,
-            "first_name": "ManageIT Test Bot",
+            "first_name": self.config.bot_first_name,
             "username": self.config.bot_username,
         }
 
@@ -611,6 +673,7 @@ class EmulatorState:
             reply_to_message_id=replied.message_id if replied else None,
         )
         msg.delivered = self._deliverable(chat, msg, replied)
+        self.announce_message("message", msg)
         update_id = None
         if msg.delivered:
             update_id = self.enqueue_update("message", self.message_to_api(msg))
@@ -703,7 +766,7 @@ class EmulatorState:
             "data": data,
         }
         update_id = self.enqueue_update("callback_query", payload)
-        self.callbacks[cq_id] = CallbackQuery(
+        query = self.callbacks[cq_id] = CallbackQuery(
             id=cq_id,
             user_id=user.id,
             chat_id=chat.id,
@@ -712,6 +775,7 @@ class EmulatorState:
             created=time.time(),
             update_id=update_id,
         )
+        self.announce("callback_query", chat_id=chat.id, query=query.to_control())
         return {"callback_query_id": cq_id, "update_id": update_id, "message_id": msg.message_id}
 
     def transcript(self, chat_id: int) -> list[dict[str, Any]]:
@@ -1081,6 +1145,7 @@ async def _send_message(state: EmulatorState, params: dict[str, Any], request: w
         keyboard_markup=other,
         reply_to_message_id=reply_to,
     )
+    state.announce_message("message", msg)
     return state.message_to_api(msg)
 
 
@@ -1098,6 +1163,7 @@ async def _edit_message_text(state: EmulatorState, params: dict[str, Any], reque
     msg.reply_markup = inline
     msg.edit_count += 1
     msg.edit_date = _now()
+    state.announce_message("edited", msg)
     return state.message_to_api(msg)
 
 
@@ -1113,6 +1179,7 @@ async def _edit_reply_markup(state: EmulatorState, params: dict[str, Any], reque
     msg.reply_markup = inline
     msg.edit_count += 1
     msg.edit_date = _now()
+    state.announce_message("edited", msg)
     return state.message_to_api(msg)
 
 
@@ -1120,6 +1187,7 @@ def _delete_one(state: EmulatorState, chat: Chat, msg: Message) -> None:
     if chat.is_group and not msg.from_bot and not chat.bot_is_admin:
         raise _bad("message can't be deleted")
     msg.deleted = True
+    state.announce_message("deleted", msg)
 
 
 @_method("deleteMessage")
@@ -1164,6 +1232,7 @@ async def _answer_callback_query(state: EmulatorState, params: dict[str, Any], r
     query.text = text or None
     query.show_alert = _bool(params, "show_alert")
     query.url = url or None
+    state.announce("callback_answer", chat_id=query.chat_id, query=query.to_control())
     return True
 
 
@@ -1262,8 +1331,10 @@ async def _get_chat(state: EmulatorState, params: dict[str, Any], request: web.R
 async def _send_chat_action(state: EmulatorState, params: dict[str, Any], request: web.Request) -> Any:
     chat = _resolve_chat(state, params)
     _check_reachable(state, chat)
-    if _str(params, "action") not in _CHAT_ACTIONS:
+    action = _str(params, "action")
+    if action not in _CHAT_ACTIONS:
         raise _bad("wrong parameter action in request")
+    state.announce("chat_action", chat_id=chat.id, action=action)
     return True
 
 
@@ -1445,6 +1516,7 @@ async def _c_users(request: web.Request) -> Any:
         state.ensure_private_chat(user.id)
     if "blocked" in body:
         user.blocked_bot = bool(body["blocked"])
+    state.announce("directory")
     return user.to_control()
 
 
@@ -1453,7 +1525,9 @@ async def _c_chats(request: web.Request) -> Any:
     state = request.app[EMULATOR_STATE]
     if request.method == "GET":
         return [c.to_control() for c in state.chats.values()]
-    return state.upsert_chat(await _json_body(request)).to_control()
+    chat = state.upsert_chat(await _json_body(request))
+    state.announce("directory")
+    return chat.to_control()
 
 
 @_control
@@ -1548,7 +1622,116 @@ async def _c_block(request: web.Request) -> Any:
     body = await _json_body(request)
     user = state.ensure_user(int(body["user_id"]))
     user.blocked_bot = bool(body.get("blocked", True))
+    state.announce("directory")
     return user.to_control()
+
+
+@_control
+async def _c_page(request: web.Request) -> Any:
+    """What the chat page needs to know first: the bot, the demo's notes, the newest event id."""
+    state = request.app[EMULATOR_STATE]
+    return {
+        "bot": state.bot_user(),
+        "privacy_mode": state.config.privacy_mode,
+        "info": state.page_info,
+        "last_event_id": state.next_event_id - 1,
+    }
+
+
+def _event_start(request: web.Request) -> int | None:
+    raw = request.headers.get("Last-Event-ID") or request.query.get("after")
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ControlError(400, "after / Last-Event-ID must be an event id") from None
+
+
+@_control
+async def _c_events(request: web.Request) -> Any:
+    """Events for the chat page: new, edited and deleted messages, callback queries and answers,
+    chat actions, directory changes, resets.
+
+    ``Accept: text/event-stream`` (or ``?stream=1``) gives server-sent events, each ``data:``
+    one JSON event with its ``id`` (a reconnecting EventSource resumes after Last-Event-ID);
+    the first is ``{"type": "hello", "last_id": N}``, and ``{"type": "resync"}`` says that
+    events were missed and the page should reload what it shows. Otherwise a JSON long poll:
+    ``?after=N&timeout=S`` answers ``{"events": [...], "last_id": N, "resync": bool}``.
+    """
+    state = request.app[EMULATOR_STATE]
+    start = _event_start(request)
+    streaming = "text/event-stream" in request.headers.get("Accept", "") or request.query.get("stream") in ("1", "true")
+    if not streaming:
+        last_id = start if start is not None else state.next_event_id - 1
+        timeout = min(max(float(request.query.get("timeout", "0") or 0), 0.0), 60.0)
+        await state.wait_for_event(last_id, timeout)
+        events = state.events_after(last_id)
+        return {
+            "events": events or [],
+            "last_id": state.next_event_id - 1,
+            "resync": events is None,
+        }
+
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    await response.prepare(request)
+
+    async def send(event: dict[str, Any], with_id: bool = True) -> None:
+        head = f"id: {event['id']}\n" if with_id else ""
+        await response.write(f"{head}data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
+
+    try:
+        await response.write(b"retry: 1000\n\n")
+        last_id = state.next_event_id - 1
+        if start is not None and start < last_id:
+            if state.events_after(start) is None:
+                await send({"id": last_id, "type": "resync"})
+            else:
+                last_id = start
+        await send({"id": state.next_event_id - 1, "type": "hello", "last_id": state.next_event_id - 1}, with_id=False)
+        while not state.closing:
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                break
+            events = state.events_after(last_id)
+            if events is None:
+                last_id = state.next_event_id - 1
+                await send({"id": last_id, "type": "resync"})
+                continue
+            for event in events:
+                await send(event)
+                last_id = event["id"]
+            if events:
+                continue
+            before = state.next_event_id
+            await state.wait_for_event(last_id, EVENT_KEEPALIVE)
+            if state.next_event_id == before and not state.closing:
+                await response.write(b": keep-alive\n\n")
+    except ConnectionError:
+        pass
+    return response
+
+
+async def _page(request: web.Request) -> web.StreamResponse:
+    """The chat page and its two files, from ``bot/sandbox/chat_page/``."""
+    name = request.match_info.get("name") or "index.html"
+    content_type = _PAGE_ASSETS.get(name)
+    path = CHAT_PAGE_DIR / name
+    if content_type is None or not path.is_file():
+        raise web.HTTPNotFound(text="no such file")
+    return web.Response(
+        body=path.read_bytes(), content_type=content_type, charset="utf-8", headers=_PAGE_HEADERS
+    )
+
+
+async def _favicon(request: web.Request) -> web.Response:
+    return web.Response(status=204)
 
 
 def create_telegram_emulator_app(config: EmulatorConfig | None = None) -> web.Application:
@@ -1575,6 +1758,14 @@ def create_telegram_emulator_app(config: EmulatorConfig | None = None) -> web.Ap
     app.router.add_post("/control/reset", _c_reset)
     app.router.add_route("*", "/control/config", _c_config)
     app.router.add_post("/control/block", _c_block)
+    app.router.add_get("/control/page", _c_page)
+    app.router.add_get("/control/events", _c_events)
+    # the chat page (see bot/sandbox/demo.py): / and /chat/ serve it, /chat/<file> its files
+    app.router.add_get("/", _page)
+    app.router.add_get("/chat", _page)
+    app.router.add_get("/chat/", _page)
+    app.router.add_get("/chat/{name}", _page)
+    app.router.add_get("/favicon.ico", _favicon)
     return app
 
 
@@ -1598,6 +1789,11 @@ class RunningEmulator:
     @property
     def config(self) -> EmulatorConfig:
         return self.state.config
+
+    @property
+    def page_url(self) -> str:
+        """The chat page (open it in a browser)."""
+        return f"{self.url}/"
 
     @property
     def bot_base_url(self) -> str:

@@ -113,8 +113,21 @@ class Person:
     async def say(self, text: str, reply_to: int | None = None) -> dict:
         return await self.control.send(self.chat_id, self.user_id, text, reply_to_message_id=reply_to, language_code=self.lang)
 
-    async def press(self, label: str, message_id: int | None = None) -> dict:
-        return await self.control.press(self.chat_id, self.user_id, label=label, message_id=message_id)
+    async def press(self, label: str, message_id: int | None = None, timeout: float = 10) -> dict:
+        """Tap a button by its label, waiting (as a person would) until it is shown."""
+        import asyncio
+        import time
+
+        from bot.sandbox.telegram_client import ControlAPIError
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return await self.control.press(self.chat_id, self.user_id, label=label, message_id=message_id)
+            except ControlAPIError as exc:
+                if exc.status != 404 or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(0.03)
 
     async def press_key(self, key: str, **values) -> dict:
         """Press the button whose label is this catalog message."""

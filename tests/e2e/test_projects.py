@@ -1,0 +1,77 @@
+"""Projects: create, rename, delete with a confirmation; Cancel deletes nothing."""
+from __future__ import annotations
+
+from .conftest import connect
+
+
+async def make_project(person, name):
+    await person.say("/projects")
+    await person.press_key("btn.new_project")
+    await person.expect_key("project.new_prompt")
+    await person.say(name)
+    await person.expect_key("project.created", name=name)
+
+
+async def test_rename_and_delete_after_confirming(alice, sandbox, no_refusals):
+    await connect(alice)
+    await make_project(alice, "Staging")
+    await alice.press_key("btn.rename")
+    await alice.expect_key("project.rename_prompt", name="Staging")
+    await alice.say("Staging EU")
+    await alice.expect_key("project.renamed", name="Staging EU")
+
+    await alice.press_key("btn.delete")
+    await alice.expect_key("project.delete_confirm", name="Staging EU", servers=0)
+    await alice.press_key("btn.cancel")
+    await alice.expect("📁 Staging EU")
+    assert sandbox.state.requests("DELETE") == []
+
+    await alice.press_key("btn.delete")
+    await alice.expect_key("project.delete_confirm", name="Staging EU", servers=0)
+    await alice.press_key("btn.delete_yes")
+    await alice.expect_key("project.deleted", name="Staging EU")
+    assert len(sandbox.state.requests("DELETE")) == 1
+    await alice.press_key("btn.projects")
+    await alice.expect_key("projects.empty")
+
+
+async def test_project_name_too_short_is_refused_in_place(alice, sandbox, no_refusals):
+    await connect(alice)
+    await alice.say("/projects")
+    await alice.press_key("btn.new_project")
+    await alice.say("ab")
+    await alice.expect(alice.tr.plain("project.name_length", min=3, max=100))
+    assert sandbox.state.requests("POST") == []
+    await alice.say("abc")
+    await alice.expect_key("project.created", name="abc")
+
+
+async def test_projects_are_paged_eight_at_a_time(alice, sandbox, no_refusals):
+    await connect(alice)
+    from bot.manageit.client import ManageITAPI
+
+    from .conftest import ALICE_TOKEN
+
+    async with ManageITAPI(sandbox.url) as api:
+        for i in range(10):
+            await api.client(ALICE_TOKEN).projects.create(f"project-{i:02d}")
+    await alice.say("/projects")
+    first = await alice.expect_key("projects.title", count=10)
+    names = [b["text"] for row in first["buttons"] for b in row if "project-" in b["text"]]
+    assert len(names) == 8
+    await alice.press("»")
+
+    def second_page(messages):
+        for m in messages:
+            names = [b["text"] for row in m.get("buttons") or [] for b in row if "project-" in b["text"]]
+            if any("project-09" in n for n in names):
+                return names
+        return None
+
+    names = await alice.control.wait_for(alice.chat_id, second_page)
+    assert len(names) == 2
+
+
+async def test_no_token_yet_is_explained(alice, no_refusals):
+    await alice.say("/projects")
+    await alice.expect_key("error.no_token")
