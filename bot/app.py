@@ -24,7 +24,7 @@ from telegram.ext import (
 
 from bot import logging_setup
 from bot.config import Settings
-from bot.handlers import account, base, groups, projects, servers, start  # noqa: F401  (registers actions)
+from bot.handlers import account, base, groups, load_balancers, projects, servers, start  # noqa: F401  (registers actions)
 from bot.i18n import LANGUAGES, translator
 from bot.notifier import Notifier
 from bot.services import Services

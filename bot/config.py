@@ -35,6 +35,7 @@ class Settings:
     default_language: str = "fa"
     status_poll_seconds: float = 30.0
     log_level: str = "INFO"
+    manageit_timeout: float = 15.0
     # Not from the environment: knobs for the long-polling loop (tests shorten them).
     polling_timeout: int = 10
 
@@ -126,6 +127,15 @@ def load_settings(
         problems.append(f"STATUS_POLL_SECONDS must be a number of seconds (0.05–86400), not {poll_raw!r}")
         poll = 30.0
 
+    timeout_raw = get("MANAGEIT_TIMEOUT_SECONDS", "15")
+    try:
+        api_timeout = float(timeout_raw)
+        if not 0.1 <= api_timeout <= 300:
+            raise ValueError
+    except ValueError:
+        problems.append(f"MANAGEIT_TIMEOUT_SECONDS must be a number of seconds (0.1–300), not {timeout_raw!r}")
+        api_timeout = 15.0
+
     level = get("LOG_LEVEL", "INFO").upper()
     if level not in _LOG_LEVELS:
         problems.append(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, not {level!r}")
@@ -142,4 +152,5 @@ def load_settings(
         default_language=lang,
         status_poll_seconds=poll,
         log_level=level,
+        manageit_timeout=api_timeout,
     )

@@ -58,7 +58,7 @@ class Services:
             settings=settings,
             db=Database(settings.database_url),
             vault=vault,
-            api=ManageITAPI(settings.manageit_api_url, max_retry_after=5.0),
+            api=ManageITAPI(settings.manageit_api_url, timeout=settings.manageit_timeout, max_retry_after=5.0),
             credentials=CredentialRepo(vault),
             watches=WatchRepo(),
             audit=AuditRepo(),

@@ -68,6 +68,7 @@ class SandboxConfig:
     fail_next: int = 0  # the next N API requests answer 500
     throttle_next: int = 0  # the next N API requests answer 429 with Retry-After
     retry_after: int = 1
+    fault_method: str = ""  # when set (e.g. "POST"), fail_next/throttle_next/error_rate hit only that method
     quirks: bool = True  # answer with the documentation's odd shapes
     seed: int | None = None
 
@@ -683,17 +684,18 @@ async def _api_middleware(request: web.Request, handler):
         delay = cfg.latency + (cfg.latency_by_token.get(token, 0.0) if token else 0.0)
         if delay > 0:
             await asyncio.sleep(delay)
-        if cfg.throttle_next > 0:
+        faults_apply = not cfg.fault_method or request.method == cfg.fault_method.upper()
+        if cfg.throttle_next > 0 and faults_apply:
             cfg.throttle_next -= 1
             response = _json(
                 TOO_MANY,
                 status=429,
                 headers={"Retry-After": str(cfg.retry_after), "X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "0"},
             )
-        elif cfg.fail_next > 0:
+        elif cfg.fail_next > 0 and faults_apply:
             cfg.fail_next -= 1
             response = _json(SERVER_ERROR, status=500)
-        elif cfg.error_rate > 0 and state.fault_roll() < cfg.error_rate:
+        elif faults_apply and cfg.error_rate > 0 and state.fault_roll() < cfg.error_rate:
             response = _json(SERVER_ERROR, status=500)
         elif profile is None:
             response = _json(UNAUTHENTICATED, status=401)
@@ -1277,6 +1279,7 @@ _SWITCHES.update(
         "retry_after": _nonneg_int,
         "transition_delay": _nonneg_float,
         "quirks": _boolean,
+        "fault_method": lambda v: str(v or "").upper(),
     }
 )
 

@@ -83,6 +83,7 @@ def settings(sandbox, emulator, tmp_path) -> Settings:
         status_poll_seconds=POLL,
         log_level="DEBUG",
         polling_timeout=1,
+        manageit_timeout=5.0,
     )
 
 

@@ -117,6 +117,7 @@ async def test_sandbox_500_ends_in_a_message_and_a_retry(alice, sandbox, no_refu
 async def test_create_failing_with_500_keeps_the_summary_and_can_be_confirmed_again(alice, sandbox, no_refusals):
     await open_project(alice)
     await walk_to_summary(alice)
+    sandbox.state.config.fault_method = "POST"  # the notifier's GETs must not take the fault
     sandbox.state.config.fail_next = 1
     await alice.press_key("btn.confirm_create")
     await alice.expect(alice.tr.plain("error.server"), strip_tags(alice.tr.t("create.summary")))
@@ -154,3 +155,21 @@ async def test_root_password_only_in_private_behind_a_button(alice, no_refusals)
     (answer,) = await alice.answered(1)
     assert "S3cure-Passw0rd!" in answer["text"] and answer["show_alert"]
     assert not any("S3cure-Passw0rd!" in (m["text"] or "") for m in await alice.messages() if m["from_bot"])
+
+
+async def test_a_slow_api_ends_in_a_time_out_message(settings, sandbox, control, lang):
+    from bot.app import running_bot
+
+    from .conftest import Person
+
+    await control.create_user(1001, first_name="Alice", language_code=lang)
+    alice = Person(control, 1001, "Alice", lang)
+    async with running_bot(settings.with_(manageit_timeout=0.4)):
+        await connect(alice)
+        sandbox.state.config.latency = 0.6  # beyond the time-out
+        await alice.say("/projects")
+        msg = await alice.expect_key("error.timeout", timeout=15)
+        sandbox.state.config.latency = 0
+        await alice.press(alice.label("btn.retry"), msg["message_id"])
+        await alice.expect_key("projects.empty")
+        assert await control.errors() == []
