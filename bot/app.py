@@ -31,7 +31,7 @@ from bot.services import Services
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("start", "menu", "projects", "token", "account", "logout", "language", "help")
+COMMANDS = ("start", "menu", "projects", "token", "account", "logout", "language", "cancel", "help")
 
 
 class BotApplication(Application):
@@ -150,6 +150,7 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
     app.add_handler(TypeHandler(Update, track_user), group=-1)
     app.add_handler(CommandHandler(["start", "menu"], start.cmd_start))
     app.add_handler(CommandHandler("help", start.cmd_help))
+    app.add_handler(CommandHandler("cancel", start.cmd_cancel))
     app.add_handler(CommandHandler("language", start.cmd_language))
     app.add_handler(CommandHandler("token", account.cmd_token))
     app.add_handler(CommandHandler("logout", account.cmd_logout))

@@ -1,15 +1,19 @@
-"""Status watcher: tells the owner's chat when a server's status changes.
+"""Status watcher: tells the owner's chat when a server or a load balancer changes.
 
 Each cycle, for every stored token: one projects call, then one servers list call per
-project. A change of `status` or `real_status` against the last-known state in the
-database is sent to the token's owner; the new state is stored after the notice is
-sent, so a restart neither repeats a notice nor misses a change. Resources seen for
-the first time are recorded silently (the bot records what it creates itself, so the
-"now active" notice of a new server does arrive). On 429 the token is left alone for
-as long as the API asked; on 401 the owner is told once.
+project, one load balancers list call per project that has load balancers, and one
+reports call per running load balancer with health-checked services. A change of
+`status` or `real_status` against the last-known state in the database is sent to the
+token's owner, and so is a backend server of a load balancer going DOWN or coming back
+UP; the new state is stored after the notice is sent, so a restart neither repeats a
+notice nor misses a change. Resources seen for the first time are recorded silently
+(the bot records what it creates itself, so the "now active" notice of a new server or
+load balancer does arrive). On 429 the token is left alone for as long as the API
+asked; on 401 the owner is told once.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -41,6 +45,25 @@ class Change:
     status: str | None
     real_status: str | None
     detail: str | None
+    sub_key: str = ""
+    backend: str = ""  # lb_backend: the report's backend name; `detail` is the target address
+
+
+SUB_KEY_MAX = 128
+DETAIL_MAX = 256
+
+
+def backend_key(backend: str, target: str) -> str:
+    """The watch row's sub_key of one backend server: ``<backend>|<target address>``."""
+    key = f"{backend}|{target}"
+    if len(key) > SUB_KEY_MAX:
+        key = key[: SUB_KEY_MAX - 17] + "#" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    return key
+
+
+def lb_running(lb) -> bool:
+    """Only a running load balancer's report says anything about its backends."""
+    return (lb.real_status or "").strip().lower() == "started"
 
 
 class Notifier:
@@ -99,6 +122,7 @@ class Notifier:
                     status=change.status,
                     real_status=change.real_status,
                     detail=change.detail,
+                    sub_key=change.sub_key,
                 )
         return sent
 
@@ -107,8 +131,12 @@ class Notifier:
             known = await self.services.watches.get_all(session, cred.id)
         projects = await client.projects.list()
         seen: set[str] = set()
+        lb_seen: set[str] = set()
+        lb_projects = {w.project_hash for (kind, _, _), w in known.items() if kind in ("load_balancer", "lb_backend")}
+        drop: set = set()
         changes: list[Change] = []
         first_sight = []
+        first_rows: list[dict] = []  # load balancers and backend servers seen for the first time
         for project in projects:
             for server in await client.servers.list(project.hash):
                 seen.add(server.hash)
@@ -121,16 +149,75 @@ class Notifier:
                         Change("server", project.hash, server.hash, server.name or prev.name, prev.status,
                                prev.real_status, server.status, server.real_status, server.primary_ipv4)
                     )
+            if project.loadbalancers_count > 0 or project.hash in lb_projects:
+                await self._scan_load_balancers(client, project.hash, known, lb_seen, changes, first_rows, drop)
         async with self.services.db.session() as session:
             for project_hash, server in first_sight:
                 await self.services.watches.upsert(
                     session, cred.id, kind="server", project_hash=project_hash, resource_hash=server.hash,
                     name=server.name, status=server.status, real_status=server.real_status, detail=server.primary_ipv4,
                 )
-            for (kind, resource_hash, sub_key) in known:
-                if kind == "server" and resource_hash not in seen:
+            for row in first_rows:
+                await self.services.watches.upsert(session, cred.id, **row)
+            for key in known:
+                kind, resource_hash, sub_key = key
+                gone = (
+                    (kind == "server" and resource_hash not in seen)
+                    or (kind in ("load_balancer", "lb_backend") and resource_hash not in lb_seen)
+                    or key in drop
+                )
+                if gone:
                     await self.services.watches.delete(session, cred.id, kind, resource_hash, sub_key)
         return changes
+
+    async def _scan_load_balancers(self, client, project_hash: str, known: dict, lb_seen: set, changes: list,
+                                   first_rows: list, drop: set) -> None:
+        """One project's load balancers: their status, and their backends' UP/DOWN."""
+        for lb in await client.load_balancers.list(project_hash):
+            lb_seen.add(lb.hash)
+            prev = known.get(("load_balancer", lb.hash, ""))
+            name = lb.name or (prev.name if prev else lb.hash)
+            if prev is None:
+                first_rows.append({
+                    "kind": "load_balancer", "project_hash": project_hash, "resource_hash": lb.hash, "name": name,
+                    "status": lb.status, "real_status": lb.real_status, "detail": lb.primary_ipv4,
+                })
+            elif (prev.status, prev.real_status) != (lb.status, lb.real_status):
+                changes.append(Change("load_balancer", project_hash, lb.hash, name, prev.status, prev.real_status,
+                                      lb.status, lb.real_status, lb.primary_ipv4))
+            mine = {k for k in known if k[0] == "lb_backend" and k[1] == lb.hash}
+            if not any(svc.health_check for svc in lb.services):
+                drop.update(mine)  # no health check, no report: forget what it said
+                continue
+            if not lb_running(lb):
+                continue  # starting or reinstalling: every backend reads DOWN; keep the last real state
+            try:
+                reports = await client.load_balancers.reports(project_hash, lb.hash)
+            except (api_errors.InvalidToken, api_errors.Throttled):
+                raise
+            except api_errors.ManageITError as exc:
+                log.info("report of load balancer %s not read: %s", lb.hash, type(exc).__name__)
+                continue
+            current: set = set()
+            for backend, servers in reports.items():
+                for server in servers:
+                    sub_key = backend_key(backend, server.server)
+                    key = ("lb_backend", lb.hash, sub_key)
+                    if key in current:
+                        continue
+                    current.add(key)
+                    status = "UP" if server.is_up else "DOWN"
+                    target = server.server[:DETAIL_MAX]
+                    before = known.get(key)
+                    if before is None:
+                        first_rows.append({
+                            "kind": "lb_backend", "project_hash": project_hash, "resource_hash": lb.hash,
+                            "sub_key": sub_key, "name": name, "status": status, "real_status": None, "detail": target,
+                        })
+                    elif (before.status or "").upper() != status:
+                        changes.append(Change("lb_backend", project_hash, lb.hash, name, before.status, None, status,
+                                              None, target, sub_key=sub_key, backend=backend))
+            drop.update(mine - current)
 
     async def _language_of(self, chat_id: int) -> str:
         default = self.services.settings.default_language
@@ -152,7 +239,15 @@ class Notifier:
 
     async def _notify(self, bot: "Bot", cred: "Credential", change: Change) -> bool:
         tr = translator(await self._language_of(cred.owner_chat_id))
-        key = "notify.server_status_ip" if change.detail else "notify.server_status"
+        if change.kind == "lb_backend":
+            key = "lb.notify.backend_up" if (change.status or "").upper() == "UP" else "lb.notify.backend_down"
+            text = tr.t(key, name=change.name, backend=change.backend or change.sub_key.partition("|")[0],
+                        target=change.detail or change.sub_key.partition("|")[2])
+            return await self._send(bot, cred.owner_chat_id, text)
+        if change.kind == "load_balancer":
+            key = "lb.notify.status_ip" if change.detail else "lb.notify.status"
+        else:
+            key = "notify.server_status_ip" if change.detail else "notify.server_status"
         text = tr.t(
             key,
             name=change.name,

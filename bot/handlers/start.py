@@ -45,6 +45,19 @@ async def cmd_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await run_guarded(ix, ix.show(render.language_menu(ix.tr)))
 
 
+async def cmd_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop whatever the user was typing an answer for."""
+    ix = Interaction(update, context)
+    awaiting = ix.user_data.pop("awaiting", None)
+    if awaiting and awaiting.get("menu") in ix.menus:
+        ix.menu_id = awaiting["menu"]
+        ix.services.secrets.pop((ix.user.id, ix.menu_id))
+        ix.end_flow()
+        await run_guarded(ix, ix.show(render.cancelled(ix.tr), new=True))
+        return
+    await ix.send(ix.tr.t("common.nothing_to_cancel"))
+
+
 @action("main")
 async def on_main(ix: Interaction, arg: str) -> None:
     ix.end_flow()

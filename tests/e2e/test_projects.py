@@ -75,3 +75,13 @@ async def test_projects_are_paged_eight_at_a_time(alice, sandbox, no_refusals):
 async def test_no_token_yet_is_explained(alice, no_refusals):
     await alice.say("/projects")
     await alice.expect_key("error.no_token")
+
+
+async def test_names_with_html_are_escaped_everywhere(alice, no_refusals):
+    await connect(alice)
+    name = "<b>Tom & Jerry</b>"
+    await make_project(alice, name)
+    detail = await alice.expect("📁 " + name)
+    assert "&lt;b&gt;Tom &amp; Jerry&lt;/b&gt;" in detail["html"]
+    await alice.press_key("btn.back")
+    await alice.expect_key("projects.title", count=1)

@@ -173,3 +173,14 @@ async def test_a_slow_api_ends_in_a_time_out_message(settings, sandbox, control,
         await alice.press(alice.label("btn.retry"), msg["message_id"])
         await alice.expect_key("projects.empty")
         assert await control.errors() == []
+
+
+async def test_cancel_command_stops_a_prompt(alice, sandbox, no_refusals):
+    await open_project(alice)
+    await walk_to_hostname(alice)
+    await alice.say("/cancel")
+    await alice.expect_key("common.cancelled")
+    await alice.say("web-server-2")  # no longer taken as a hostname
+    await alice.expect_key("hint.use_menu")
+    await alice.say("/cancel")
+    await alice.expect_key("common.nothing_to_cancel")

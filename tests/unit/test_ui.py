@@ -74,3 +74,25 @@ def test_generated_passwords_are_strong_and_different():
 )
 def test_token_lookalikes(text, expected):
     assert looks_like_token(text) is expected
+
+
+def test_validation_errors_are_listed_under_a_localized_title():
+    from bot.handlers.base import error_key, validation_lines
+    from bot.i18n import translator
+    from bot.manageit.errors import Throttled, ValidationFailed
+    from bot.ui.render import error_screen
+
+    exc = ValidationFailed.__new__(ValidationFailed)
+    Exception.__init__(exc, "x")
+    exc.status, exc.message, exc.errors = 422, "hostname باید حداقل 6 حرف داشته باشد.", {
+        "hostname": ["hostname باید حداقل 6 حرف داشته باشد."], "password": ["<bad>"]}
+    key, values = error_key(exc)
+    tr = translator("en")
+    screen = error_screen(tr, key, values, validation_lines(exc), retry=["proj.list", "0"])
+    assert screen.text.startswith(tr.t("error.validation"))
+    assert "hostname باید حداقل 6 حرف داشته باشد." in screen.text
+    assert "&lt;bad&gt;" in screen.text
+    assert [b.action for row in screen.rows for b in row] == ["proj.list", "main"]
+    throttled = Throttled.__new__(Throttled)
+    throttled.retry_after = 42.4
+    assert error_key(throttled) == ("error.throttled", {"seconds": 42})

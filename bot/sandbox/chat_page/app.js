@@ -144,7 +144,14 @@
         pre.appendChild(code);
         return { outer: pre, inner: code };
       }
-      case "text_link": el = link(String(entity.url || ""), "text-link"); break;
+      case "text_link":
+        if (/^tg:\/\/user\?id=\d+$/i.test(String(entity.url || ""))) {
+          el = document.createElement("span"); // a mention of a user by id, as Telegram shows it
+          el.className = "mention";
+        } else {
+          el = link(String(entity.url || ""), "text-link");
+        }
+        break;
       case "url": el = link(/^[a-z][a-z0-9+.-]*:/i.test(piece) ? piece : "http://" + piece, "url"); break;
       case "email": el = link("mailto:" + piece); break;
       case "phone_number": el = link("tel:" + piece.replace(/[^0-9+]/g, "")); break;
@@ -619,8 +626,18 @@
     if (!markup.selective) return true;
     const replied = m.reply_to_message_id != null ? S.messages.get(m.reply_to_message_id) : null;
     if (replied && !replied.from_bot && replied.user_id === S.me) return true;
+    return mentionsMe(m);
+  }
+
+  /** Does the message mention the acting user (@username, a text mention, a tg://user link)? */
+  function mentionsMe(m) {
     const u = me();
-    return !!(u && u.username && (m.text || "").toLowerCase().includes("@" + u.username.toLowerCase()));
+    if (!u) return false;
+    for (const e of m.entities || []) {
+      if (e.type === "text_mention" && e.user && e.user.id === u.id) return true;
+      if (e.type === "text_link" && String(e.url || "").toLowerCase() === "tg://user?id=" + u.id) return true;
+    }
+    return !!(u.username && (m.text || "").toLowerCase().includes("@" + u.username.toLowerCase()));
   }
 
   /** On opening a chat: a ForceReply prompt not yet answered by me takes the reply. */
