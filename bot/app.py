@@ -179,6 +179,8 @@ async def running_bot(settings: Settings) -> AsyncIterator[BotApplication]:
     app = build_application(settings, services)
     try:
         await app.initialize()
+        if app.post_init:  # run_polling() would call it; this start-up is done by hand
+            await app.post_init(app)
         await app.start()
         await app.updater.start_polling(
             poll_interval=0.0,

@@ -31,6 +31,10 @@ _TO_ASCII_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01
 FSI, PDI = "\u2068", "\u2069"
 
 
+_AGO_UNITS = {"ثانیه": "seconds", "دقیقه": "minutes", "ساعت": "hours", "روز": "days", "هفته": "weeks", "ماه": "months", "سال": "years"}
+_AGO_RE = re.compile(r"^([0-9۰-۹٠-٩]+)\s*(" + "|".join(_AGO_UNITS) + r")\s*پیش$")
+
+
 class Html(str):
     """A fragment that is already valid Telegram HTML; `t()` inserts it as is."""
 
@@ -138,6 +142,17 @@ class Translator:
         if not ram_bytes:
             return Html("—")
         return self.gigabytes(ram_bytes / 1024**3)
+
+    def ago(self, phrase: str | None) -> str:
+        """The API's humanised Persian phrase ("15 ثانیه پیش") in this language."""
+        if not phrase:
+            return "—"
+        match = _AGO_RE.match(phrase.strip())
+        if not match:
+            return self.digits(phrase) if self.rtl else phrase
+        amount = int(to_ascii_digits(match.group(1)))
+        unit = _AGO_UNITS[match.group(2)]
+        return self.plain(f"ago.{unit}", count=Html(self.number(amount)))
 
     def date(self, when: datetime | None) -> str:
         if when is None:

@@ -66,6 +66,41 @@ def lb_running(lb) -> bool:
     return (lb.real_status or "").strip().lower() == "started"
 
 
+def _grouped(changes: list[Change]) -> list[list[Change]]:
+    """Changes to tell, one message each, except that a load balancer's backend changes
+    of one cycle share a message (a target behind several backends goes down once)."""
+    groups: list[list[Change]] = []
+    backends: dict[str, list[Change]] = {}
+    for change in changes:
+        if change.kind != "lb_backend":
+            groups.append([change])
+        elif change.resource_hash in backends:
+            backends[change.resource_hash].append(change)
+        else:
+            backends[change.resource_hash] = [change]
+            groups.append(backends[change.resource_hash])
+    return groups
+
+
+def _notice_text(tr, change: Change) -> str:
+    if change.kind == "lb_backend":
+        key = "lb.notify.backend_up" if (change.status or "").upper() == "UP" else "lb.notify.backend_down"
+        return tr.t(key, name=change.name, backend=change.backend or change.sub_key.partition("|")[0],
+                    target=change.detail or change.sub_key.partition("|")[2])
+    if change.kind == "load_balancer":
+        key = "lb.notify.status_ip" if change.detail else "lb.notify.status"
+    else:
+        key = "notify.server_status_ip" if change.detail else "notify.server_status"
+    return tr.t(
+        key,
+        name=change.name,
+        status=status_text(tr, change.status),
+        real_status=status_text(tr, change.real_status),
+        old_status=status_text(tr, change.old_status),
+        ip=change.detail or "",
+    )
+
+
 class Notifier:
     def __init__(self, services: "Services"):
         self.services = services
@@ -108,22 +143,23 @@ class Notifier:
             log.warning("status check for credential %s failed: %s", cred.id, type(exc).__name__)
             return 0
         sent = 0
-        for change in changes:
-            if await self._notify(bot, cred, change):
+        for group in _grouped(changes):
+            if await self._notify(bot, cred, group):
                 sent += 1
             async with self.services.db.session() as session:
-                await self.services.watches.upsert(
-                    session,
-                    cred.id,
-                    kind=change.kind,
-                    project_hash=change.project_hash,
-                    resource_hash=change.resource_hash,
-                    name=change.name,
-                    status=change.status,
-                    real_status=change.real_status,
-                    detail=change.detail,
-                    sub_key=change.sub_key,
-                )
+                for change in group:
+                    await self.services.watches.upsert(
+                        session,
+                        cred.id,
+                        kind=change.kind,
+                        project_hash=change.project_hash,
+                        resource_hash=change.resource_hash,
+                        name=change.name,
+                        status=change.status,
+                        real_status=change.real_status,
+                        detail=change.detail,
+                        sub_key=change.sub_key,
+                    )
         return sent
 
     async def _scan(self, cred: "Credential", client) -> list[Change]:
@@ -237,25 +273,10 @@ class Notifier:
             log.warning("could not send a notice to %s: %s", chat_id, exc)
         return False
 
-    async def _notify(self, bot: "Bot", cred: "Credential", change: Change) -> bool:
+    async def _notify(self, bot: "Bot", cred: "Credential", changes: list[Change]) -> bool:
+        """One message: a status change, or all backend changes of one load balancer in this cycle."""
         tr = translator(await self._language_of(cred.owner_chat_id))
-        if change.kind == "lb_backend":
-            key = "lb.notify.backend_up" if (change.status or "").upper() == "UP" else "lb.notify.backend_down"
-            text = tr.t(key, name=change.name, backend=change.backend or change.sub_key.partition("|")[0],
-                        target=change.detail or change.sub_key.partition("|")[2])
-            return await self._send(bot, cred.owner_chat_id, text)
-        if change.kind == "load_balancer":
-            key = "lb.notify.status_ip" if change.detail else "lb.notify.status"
-        else:
-            key = "notify.server_status_ip" if change.detail else "notify.server_status"
-        text = tr.t(
-            key,
-            name=change.name,
-            status=status_text(tr, change.status),
-            real_status=status_text(tr, change.real_status),
-            old_status=status_text(tr, change.old_status),
-            ip=change.detail or "",
-        )
+        text = "\n".join(_notice_text(tr, change) for change in changes)
         return await self._send(bot, cred.owner_chat_id, text)
 
     async def _token_stopped(self, bot: "Bot", cred: "Credential") -> int:

@@ -1469,6 +1469,10 @@ def _chat_id_for_log(raw: Any) -> Any:
 
 def _control(func: Callable[[web.Request], Awaitable[Any]]) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def wrapper(request: web.Request) -> web.Response:
+        origin = request.headers.get("Origin")
+        if request.method not in ("GET", "HEAD") and origin is not None and origin != f"{request.scheme}://{request.host}":
+            # a page from elsewhere may not act as the emulator's users (the chat page is same-origin)
+            return web.json_response({"error": "cross-origin request refused"}, status=403)
         try:
             result = await func(request)
         except ControlError as err:

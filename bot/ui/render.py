@@ -182,7 +182,7 @@ def server_detail(tr: Translator, server: Server, *, hourly: int, private: bool)
         location=server.location.name if server.location else "—",
         monthly=tr.price(server.price or 0),
         hourly=tr.price(hourly),
-        created=server.created_at_text or "—",
+        created=tr.ago(server.created_at_text),
         ips=Html(_ips(tr, server)),
     )
     rows = [[Button(tr.plain("btn.refresh"), "srv.open", server.hash)]]

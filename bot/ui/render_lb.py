@@ -160,7 +160,8 @@ def lb_health(tr: Translator, lb: LoadBalancer, reports: Mapping[str, Sequence[B
     parts = [tr.t("lb.health.title", name=lb.name)]
     running = lb.real_status.strip().lower() == "started" if lb.real_status else False
     if not running:
-        parts.append(tr.t("lb.health.not_running", status=status_text(tr, lb.real_status or lb.status)))
+        now = lb.status if lb.status and lb.status.strip().lower() != "active" else lb.real_status
+        parts.append(tr.t("lb.health.not_running", status=status_text(tr, now)))
     if not reports:
         parts += ["", tr.t("lb.health.empty")]
     for backend, servers in reports.items():

@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,8 +76,10 @@ def chromium() -> str:
     return path  # type: ignore[return-value]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium):
+    """Per module: Playwright's sync API holds an event loop in this thread while it runs,
+    which the asyncio tests of other modules (pytest-asyncio) must not find there."""
     from playwright.sync_api import Error, sync_playwright
 
     pw = sync_playwright().start()
@@ -199,12 +200,11 @@ def pytest_runtest_makereport(item, call):
 def save_screenshot(page, name: str, tmp_path: Path) -> Path:
     """A screenshot in the test's tmp folder, and in docs/ when MANAGEIT_UPDATE_SCREENSHOTS=1."""
     path = tmp_path / name
+    page.mouse.move(1, 1)  # no hover effects in the picture
+    page.wait_for_timeout(300)  # let the last scroll and transitions settle
     page.screenshot(path=str(path))
     if os.environ.get("MANAGEIT_UPDATE_SCREENSHOTS") == "1":
         DOCS.mkdir(exist_ok=True)
         shutil.copyfile(path, DOCS / name)
     return path
 
-
-def wait_seconds(seconds: float) -> None:
-    time.sleep(seconds)

@@ -59,3 +59,11 @@ def test_language_from_telegram_code(code, expected):
 def test_persian_and_arabic_digits_to_ascii():
     assert to_ascii_digits("web-۰۱۲") == "web-012"
     assert to_ascii_digits("٣٤٥") == "345"
+
+
+def test_the_apis_humanised_phrase_is_localised():
+    assert translator("fa").ago("15 ثانیه پیش") == "۱۵ ثانیه پیش"
+    assert translator("en").ago("15 ثانیه پیش") == "15 seconds ago"
+    assert translator("en").ago("9 دقیقه پیش") == "9 minutes ago"
+    assert translator("en").ago("something else") == "something else"
+    assert translator("fa").ago(None) == "—"

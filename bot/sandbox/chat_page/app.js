@@ -196,14 +196,24 @@
       .slice()
       .sort((a, b) => a.offset - b.offset || b.length - a.length);
 
+    // A line break right before or after a block (pre, blockquote) is the block's own edge.
+    const isBlock = (e) => e.type === "pre" || e.type === "blockquote" || e.type === "expandable_blockquote";
+
+    function appendText(parent, piece, afterBlock, beforeBlock) {
+      if (afterBlock && piece.startsWith("\n")) piece = piece.slice(1);
+      if (beforeBlock && piece.endsWith("\n")) piece = piece.slice(0, -1);
+      if (piece) parent.appendChild(document.createTextNode(piece));
+    }
+
     function build(parent, start, end, list) {
       let pos = start;
       let i = 0;
+      let afterBlock = false;
       while (i < list.length) {
         const e = list[i];
         const eEnd = e.offset + e.length;
         if (e.offset < pos || eEnd > end) { i += 1; continue; } // overlapping: drawn as plain text
-        if (e.offset > pos) parent.appendChild(document.createTextNode(text.slice(pos, e.offset)));
+        if (e.offset > pos) appendText(parent, text.slice(pos, e.offset), afterBlock, isBlock(e));
         const inside = [];
         let j = i + 1;
         while (j < list.length && list[j].offset < eEnd) {
@@ -213,10 +223,11 @@
         const node = entityElement(e, text.slice(e.offset, eEnd));
         build(node.inner, e.offset, eEnd, inside);
         parent.appendChild(node.outer);
+        afterBlock = isBlock(e);
         pos = eEnd;
         i = j;
       }
-      if (pos < end) parent.appendChild(document.createTextNode(text.slice(pos, end)));
+      if (pos < end) appendText(parent, text.slice(pos, end), afterBlock, false);
     }
 
     build(root, 0, (text || "").length, sorted);
@@ -593,7 +604,8 @@
   }
 
   function upsertMessage(m) {
-    const follow = nearBottom() || m.from_bot || m.user_id === S.me;
+    const isNew = !S.messages.has(m.message_id);
+    const follow = nearBottom() || (isNew && (m.from_bot || m.user_id === S.me));
     S.messages.set(m.message_id, m);
     const empty = els.messages.querySelector(".empty-chat");
     if (empty) empty.remove();
@@ -615,7 +627,7 @@
         if (el) el.replaceWith(renderMessage(other));
       }
     }
-    if (follow && !old) scrollToBottom();
+    if (follow) scrollToBottom(); // a new message, or an edit that grew the newest one
   }
 
   // ---------------------------------------------------------------- replies and ForceReply
@@ -1012,7 +1024,7 @@
     renderUserPicker();
     renderLangPicker();
     renderHeader();
-    showToast(lang === "fa" ? "Telegram language: فارسی (fa)" : "Telegram language: English (en)");
+    els.input.focus();
   }
 
   // ---------------------------------------------------------------- live events
@@ -1114,6 +1126,14 @@
   }
 
   els.userPicker.addEventListener("change", () => actAs(Number(els.userPicker.value)));
+  window.addEventListener("hashchange", async () => {
+    if (!S.loaded) return;
+    const wanted = readLocation();
+    if (wanted.user != null && wanted.user !== S.me && S.users.has(wanted.user)) await actAs(wanted.user);
+    if (wanted.chat != null && wanted.chat !== S.chatId && myChats().some((c) => c.id === wanted.chat)) {
+      await openChat(wanted.chat);
+    }
+  });
   for (const button of els.langPicker.querySelectorAll("button[data-lang]")) {
     button.addEventListener("click", () => setLanguage(button.dataset.lang));
   }
