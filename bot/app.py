@@ -6,6 +6,7 @@ import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
+from aiolimiter import AsyncLimiter
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
@@ -90,6 +91,30 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         pass
 
 
+class ChatRateLimiter(AIORateLimiter):
+    """PTB's limiter (overall and per group) plus Telegram's per-chat pace for private
+    chats: a short burst, then about one message a second, so that a quick flow with a
+    notice in between is paced by the bot rather than refused by Telegram."""
+
+    def __init__(self, *, per_chat_burst: int = 5, per_chat_seconds: float = 5.0, **kwargs):
+        super().__init__(**kwargs)
+        self._burst = per_chat_burst
+        self._period = per_chat_seconds
+        self._chats: dict[int, AsyncLimiter] = {}
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
+        chat_id = data.get("chat_id")
+        if endpoint == "sendMessage" and isinstance(chat_id, int) and chat_id > 0:
+            limiter = self._chats.get(chat_id)
+            if limiter is None:
+                if len(self._chats) > 10000:
+                    self._chats.clear()
+                limiter = self._chats[chat_id] = AsyncLimiter(self._burst, self._period)
+            async with limiter:
+                return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+
 async def track_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Before any handler: remember the user once per process and load their language."""
     user = update.effective_user
@@ -138,7 +163,7 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .concurrent_updates(PerUserUpdateProcessor(256))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(ChatRateLimiter(max_retries=3))
         .connect_timeout(10)
         .read_timeout(15)
         .write_timeout(15)

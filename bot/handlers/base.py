@@ -40,7 +40,11 @@ TextFn = Callable[["Interaction", str, Message], Awaitable[None]]
 @dataclass(frozen=True)
 class ActionSpec:
     fn: ActionFn
-    answers: bool  # the handler answers the callback query itself (with a text or alert)
+    # False: the query is answered (empty) as soon as the handler starts slow work —
+    # its first ix.account(), ix.show() or ix.send() — so a handler can still answer
+    # with a text (e.g. "already done") when it decides without calling anything.
+    # True: the handler answers itself, e.g. with an alert that needs an API call first.
+    answers: bool
 
 
 ACTIONS: dict[str, ActionSpec] = {}
@@ -80,6 +84,7 @@ class Interaction:
         self.chat = update.effective_chat
         self.query = update.callback_query
         self._answered = False
+        self.auto_answer = False  # answer the query before the first slow step
         self.menu_id = menu_id
         self.user_data: dict = context.user_data if context.user_data is not None else {}
         self.tr: Translator = translator(self.language)
@@ -111,6 +116,7 @@ class Interaction:
         """The ManageIT account this chat acts with: the user's own token."""
         from bot.actions.base import load_account
 
+        await self._answer_before_work()
         acct = await load_account(self.services, self.user.id)
         if acct is None:
             raise NoAccount()
@@ -174,6 +180,10 @@ class Interaction:
             self.user_data.pop("awaiting", None)
 
     # -- output -------------------------------------------------------------------------
+    async def _answer_before_work(self) -> None:
+        if self.auto_answer and not self._answered:
+            await self.answer()
+
     async def answer(self, text: str | None = None, *, alert: bool = False) -> None:
         if self.query is None or self._answered:
             return
@@ -185,6 +195,7 @@ class Interaction:
 
     async def show(self, screen: Screen, *, new: bool = False) -> None:
         """Show a screen on this menu: edit its message, or send a new one."""
+        await self._answer_before_work()
         menu = self.menu
         keyboard = markup(self.menu_id, screen.rows)  # type: ignore[arg-type]
         message_id = menu.get("message_id")
@@ -220,6 +231,7 @@ class Interaction:
 
     async def send(self, text: str, *, force_reply: bool = False) -> Message | None:
         """A plain message outside any menu (notices, prompts)."""
+        await self._answer_before_work()
         try:
             return await self.context.bot.send_message(
                 chat_id=self.chat.id,
@@ -298,8 +310,7 @@ async def route_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await ix.answer()
         return
     spec = ACTIONS[cb.action]
-    if not spec.answers:
-        await ix.answer()  # first answer, then the slow work
+    ix.auto_answer = not spec.answers  # answered first, before any slow work
     menu["ts"] = time.time()
     await run_guarded(ix, spec.fn(ix, cb.arg))
     await ix.answer()  # in case the handler forgot

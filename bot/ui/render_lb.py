@@ -138,7 +138,7 @@ def lb_detail(tr: Translator, lb: LoadBalancer, plan: LBPlan | None, *, notice: 
         plan=Html(plan_text),
         monthly=tr.price(plan.price if plan is not None and plan.price else lb.price),
         algorithm=algorithm_name(tr, lb.algorithm),
-        created=lb.created_at_text or "—",
+        created=tr.ago(lb.created_at_text),
         ips=Html(_ips(tr, lb)),
         services_count=len(services),
         services=Html("\n".join(service_text(tr, s) for s in services) or tr.t("lb.none")),

@@ -33,10 +33,8 @@ async def project_with_server(sandbox, with_server: bool = True) -> tuple[str, s
 
 
 async def human_pause() -> None:
-    """A person reads before typing on. Telegram lets a bot send a chat a short burst and
-    then about one message a second; a test typing a dozen answers in a second would
-    make the bot exceed that (and `no_refusals` fail) where a person never could."""
-    await asyncio.sleep(1.0)
+    """A person reads before typing on (the bot paces its own sends per chat, too)."""
+    await asyncio.sleep(0.1)
 
 
 def limit_plan(sandbox, plan_id: int = 31, **limits) -> None:
