@@ -39,6 +39,26 @@ async def _run_bot(settings: Settings) -> None:
         await _wait_for_stop()
 
 
+def _serve(main, settings: Settings) -> int:
+    """Run until stopped; a start-up failure is one clear line, never a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+    from telegram.error import InvalidToken, NetworkError
+
+    try:
+        asyncio.run(main)
+    except KeyboardInterrupt:
+        return 0
+    except InvalidToken:  # its message holds the token: say it without it
+        return _fail(f"Telegram ({settings.telegram_api_url}) rejected TELEGRAM_BOT_TOKEN; check it with @BotFather")
+    except NetworkError as exc:
+        return _fail(f"could not reach Telegram at {settings.telegram_api_url}: {type(exc).__name__}")
+    except OSError as exc:
+        return _fail(f"could not start: {exc.strerror or exc} ({getattr(exc, 'filename', None) or 'DATA_DIR ' + str(settings.data_dir)})")
+    except SQLAlchemyError as exc:
+        return _fail(f"could not open the database: {type(exc).__name__}")
+    return 0
+
+
 def cmd_run(args) -> int:
     try:
         settings = load_settings(require_token=True, require_keys=True)
@@ -47,8 +67,7 @@ def cmd_run(args) -> int:
     from bot import logging_setup
 
     logging_setup.setup(settings.log_level)
-    asyncio.run(_run_bot(settings))
-    return 0
+    return _serve(_run_bot(settings), settings)
 
 
 def demo_key(data_dir: Path) -> str:
@@ -104,8 +123,7 @@ def cmd_demo(args) -> int:
             settings = settings.with_(encryption_keys=(demo_key(settings.data_dir),))
         settings = settings.with_(status_poll_seconds=min(settings.status_poll_seconds, 5.0))
         logging_setup.setup(settings.log_level)
-        asyncio.run(_demo(settings, args.sandbox_port, args.delay))
-        return 0
+        return _serve(_demo(settings, args.sandbox_port, args.delay), settings)
 
     from bot.sandbox.demo import DEFAULT_PAGE_PORT, run_local_demo
 
@@ -121,21 +139,18 @@ def cmd_demo(args) -> int:
             settings = settings.with_(encryption_keys=(demo_key(data_dir),))
     port = DEFAULT_PAGE_PORT if args.port is None else args.port
     logging_setup.setup(settings.log_level)
-    try:
-        asyncio.run(
-            run_local_demo(
-                settings,
-                port=port,
-                sandbox_port=args.sandbox_port,
-                delay=args.delay,
-                open_browser=not args.no_browser,
-                port_fallback=args.port is None,
-                keep_data=keep_data,
-            )
-        )
-    except OSError as exc:
-        return _fail(f"cannot start the local demo: {exc}")
-    return 0
+    return _serve(
+        run_local_demo(
+            settings,
+            port=port,
+            sandbox_port=args.sandbox_port,
+            delay=args.delay,
+            open_browser=not args.no_browser,
+            port_fallback=args.port is None,
+            keep_data=keep_data,
+        ),
+        settings,
+    )
 
 
 def cmd_migrate(args) -> int:

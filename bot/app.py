@@ -184,6 +184,7 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
     app.add_handler(CallbackQueryHandler(base.route_callback))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, groups.on_migrate))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, base.route_text))
+    app.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, start.cmd_unknown))
     app.add_error_handler(on_error)
 
     app.job_queue.run_repeating(

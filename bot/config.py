@@ -52,6 +52,20 @@ def _url_ok(value: str) -> bool:
     return parsed.scheme in ("http", "https") and bool(parsed.netloc)
 
 
+def _database_url_problem(url: str) -> str | None:
+    """None when SQLAlchemy knows the URL's dialect and it is an asyncio one."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        dialect = make_url(url).get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError):
+        return "DATABASE_URL names a database SQLAlchemy does not know (e.g. sqlite+aiosqlite:///data/bot.db)"
+    if not getattr(dialect, "is_async", False):
+        return "DATABASE_URL must use an asyncio driver (sqlite+aiosqlite://…, postgresql+asyncpg://…)"
+    return None
+
+
 def load_settings(
     env: Mapping[str, str] | None = None,
     *,
@@ -98,6 +112,10 @@ def load_settings(
         problems.append("DATABASE_URL is not a SQLAlchemy URL (e.g. sqlite+aiosqlite:///data/bot.db)")
     elif db_url.startswith("sqlite://") or db_url.startswith("sqlite:///"):
         db_url = "sqlite+aiosqlite" + db_url[len("sqlite"):]
+    if "://" in db_url:
+        problem = _database_url_problem(db_url)
+        if problem:
+            problems.append(problem)
 
     keys: tuple[str, ...] = ()
     raw_keys = get("ENCRYPTION_KEYS")

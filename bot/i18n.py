@@ -15,7 +15,7 @@ import html
 import re
 import string
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,6 +30,15 @@ _PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 _TO_ASCII_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 FSI, PDI = "\u2068", "\u2069"
 
+
+_COMMAND_RE = re.compile(r"(?<![\w/<])(/[a-z_]{2,32})(?![\w])")
+LRI = "\u2066"
+try:
+    from zoneinfo import ZoneInfo
+
+    TEHRAN = ZoneInfo("Asia/Tehran")
+except Exception:  # no time-zone database: Iran has kept +03:30 all year since 2022
+    TEHRAN = timezone(timedelta(hours=3, minutes=30))
 
 _AGO_UNITS = {"ثانیه": "seconds", "دقیقه": "minutes", "ساعت": "hours", "روز": "days", "هفته": "weeks", "ماه": "months", "سال": "years"}
 _AGO_RE = re.compile(r"^([0-9۰-۹٠-٩]+)\s*(" + "|".join(_AGO_UNITS) + r")\s*پیش$")
@@ -61,7 +70,10 @@ def load_catalog(lang: str) -> dict[str, str]:
             key = str(message.id)
             if key in out:
                 raise ValueError(f"message {key!r} is defined twice in locales/{lang}")
-            out[key] = str(message.string or "")
+            text = str(message.string or "")
+            if lang == "fa":  # keep "/token" from being drawn as "token/" in right-to-left text
+                text = _COMMAND_RE.sub(lambda m: LRI + m.group(1) + PDI, text)
+            out[key] = text
     return out
 
 
@@ -160,10 +172,10 @@ class Translator:
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
         when = when.astimezone(timezone.utc)
-        if self.rtl:
+        if self.rtl:  # Jalali calendar, Tehran time
             import jdatetime
 
-            j = jdatetime.datetime.fromgregorian(datetime=when)
+            j = jdatetime.datetime.fromgregorian(datetime=when.astimezone(TEHRAN))
             return self.digits(f"{j.year:04d}/{j.month:02d}/{j.day:02d} {j.hour:02d}:{j.minute:02d}")
         return when.strftime("%Y-%m-%d %H:%M UTC")
 

@@ -94,7 +94,9 @@ def quiet_libraries() -> None:
     python-telegram-bot logs whole updates and request parameters at DEBUG, and those
     carry what users type — a pasted API token, a typed password."""
     _install_record_factory()
-    for name in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
+    for name in ("httpx", "httpcore", "aiohttp.access", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # "skipped: maximum number of running instances" while one slow cycle still runs
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     for name in ("telegram", "aiosqlite"):
         logging.getLogger(name).setLevel(logging.INFO)

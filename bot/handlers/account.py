@@ -46,7 +46,7 @@ async def cmd_token(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def cmd_logout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ix = Interaction(update, context)
     ix.new_menu()
-    await run_guarded(ix, _logout(ix))
+    await run_guarded(ix, ix.show(render.logout_confirm(ix.tr)))
 
 
 async def cmd_account(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

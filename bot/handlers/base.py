@@ -9,13 +9,14 @@ the presser's own state and belong to the message that was pressed.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from telegram import ForceReply, Message, Update
-from telegram.constants import ChatType
+from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_MENUS_PER_USER = 30
+ANSWER_MAX = 200  # characters Telegram allows in a callback answer
+TYPING_AFTER = 1.0  # seconds of silence before "typing…" is shown
 MAX_MENU_OWNERS = 20000
 
 ActionFn = Callable[["Interaction", str], Awaitable[None]]
@@ -40,9 +43,9 @@ TextFn = Callable[["Interaction", str, Message], Awaitable[None]]
 @dataclass(frozen=True)
 class ActionSpec:
     fn: ActionFn
-    # False: the query is answered (empty) as soon as the handler starts slow work —
-    # its first ix.account(), ix.show() or ix.send() — so a handler can still answer
-    # with a text (e.g. "already done") when it decides without calling anything.
+    # False: the query is answered (empty) when the handler shows something (ix.show(),
+    # ix.send()) or, if it is slow, after TYPING_AFTER seconds — so the spinner never
+    # lingers, and a handler can still answer with a text (e.g. "already done").
     # True: the handler answers itself, e.g. with an alert that needs an API call first.
     answers: bool
 
@@ -116,7 +119,6 @@ class Interaction:
         """The ManageIT account this chat acts with: the user's own token."""
         from bot.actions.base import load_account
 
-        await self._answer_before_work()
         acct = await load_account(self.services, self.user.id)
         if acct is None:
             raise NoAccount()
@@ -188,18 +190,25 @@ class Interaction:
         if self.query is None or self._answered:
             return
         self._answered = True
+        if text and len(text) > ANSWER_MAX:  # callers keep answers short; never cut silently
+            log.warning("callback answer of %d characters shortened", len(text))
+            text = text[: ANSWER_MAX - 1] + "…"
         try:
-            await self.query.answer(text=text[:200] if text else None, show_alert=alert)
+            await self.query.answer(text=text or None, show_alert=alert)
         except TelegramError as exc:  # an old query: nothing to do
             log.debug("answerCallbackQuery failed: %s", exc)
 
     async def show(self, screen: Screen, *, new: bool = False) -> None:
         """Show a screen on this menu: edit its message, or send a new one."""
-        await self._answer_before_work()
         menu = self.menu
         keyboard = markup(self.menu_id, screen.rows)  # type: ignore[arg-type]
         message_id = menu.get("message_id")
+        fingerprint = _screen_fingerprint(screen)
         if message_id and not new and menu.get("chat_id") == self.chat.id:
+            if menu.get("shown") == fingerprint:  # Telegram would refuse an edit that changes nothing
+                await self.answer(self.tr.plain("callback.up_to_date"))
+                return
+            await self._answer_before_work()
             try:
                 await self.context.bot.edit_message_text(
                     chat_id=self.chat.id,
@@ -207,12 +216,14 @@ class Interaction:
                     text=screen.text,
                     reply_markup=keyboard,
                 )
+                menu["shown"] = fingerprint
                 return
             except BadRequest as exc:
                 if "not modified" in str(exc).lower():
                     return
                 log.info("could not edit menu message, sending a new one: %s", exc)
-        elif message_id and new:
+        await self._answer_before_work()
+        if message_id and new:
             await self.strip_keyboard(message_id)
         sent = await self.context.bot.send_message(
             chat_id=self.chat.id,
@@ -221,6 +232,7 @@ class Interaction:
         )
         menu["message_id"] = sent.message_id
         menu["chat_id"] = self.chat.id
+        menu["shown"] = fingerprint
         menu["ts"] = time.time()
 
     async def strip_keyboard(self, message_id: int) -> None:
@@ -255,6 +267,13 @@ class Interaction:
         import html
 
         return f'<a href="tg://user?id={self.user.id}">{html.escape(self.user.first_name or str(self.user.id))}</a>'
+
+
+def _screen_fingerprint(screen: Screen) -> str:
+    import hashlib
+
+    parts = [screen.text] + [f"{b.label}\x1f{b.action}\x1f{b.arg}" for row in screen.rows for b in row]
+    return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()[:16]
 
 
 # -- the error boundary ----------------------------------------------------------------
@@ -339,11 +358,29 @@ async def route_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 async def run_guarded(ix: Interaction, coro: Awaitable[None]) -> None:
-    """Run a handler; any failure ends in a localized message with a way back."""
+    """Run a handler; any failure ends in a localized message with a way back.
+
+    While a handler is slow (an API call that takes long), the chat shows "typing…"."""
+    typing = asyncio.create_task(_typing_while_slow(ix))
     try:
         await coro
     except Exception as exc:  # the boundary: nothing reaches the chat as a traceback
         await show_error(ix, exc)
+    finally:
+        typing.cancel()
+
+
+async def _typing_while_slow(ix: Interaction) -> None:
+    try:
+        await asyncio.sleep(TYPING_AFTER)
+        while True:
+            await ix._answer_before_work()
+            await ix.context.bot.send_chat_action(chat_id=ix.chat.id, action=ChatAction.TYPING)
+            await asyncio.sleep(4.5)  # Telegram shows it for about 5 s
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # best effort only
+        return
 
 
 async def show_error(ix: Interaction, exc: BaseException) -> None:
@@ -352,7 +389,8 @@ async def show_error(ix: Interaction, exc: BaseException) -> None:
     if not isinstance(exc, (api_errors.ManageITError, NoAccount)):
         log.exception("handler failed", exc_info=exc)
     key, values = error_key(exc)
-    screen = render.error_screen(ix.tr, key, values, validation_lines(exc), retry=ix.menu.get("last_view"))
+    retry = None if isinstance(exc, (api_errors.NotFound, api_errors.InvalidToken, NoAccount)) else ix.menu.get("last_view")
+    screen = render.error_screen(ix.tr, key, values, validation_lines(exc), retry=retry)
     await ix.answer()
     try:
         await ix.show(screen)

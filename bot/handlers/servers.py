@@ -9,7 +9,7 @@ import string
 from telegram import Message
 
 from bot.actions import servers as server_actions
-from bot.handlers.base import Interaction, action, text_input
+from bot.handlers.base import ANSWER_MAX, Interaction, action, text_input
 from bot.i18n import to_ascii_digits
 from bot.manageit import errors as api_errors
 from bot.ui import render
@@ -90,7 +90,28 @@ async def on_password(ix: Interaction, arg: str) -> None:
     if not server.password:
         await ix.answer(ix.tr.plain("server.password_none"), alert=True)
         return
-    await ix.answer(ix.tr.plain("server.password_alert", name=server.name, password=server.password), alert=True)
+    text = ix.tr.plain("server.password_alert", name=render.clip(server.name, 30), password=server.password)
+    if len(text) > ANSWER_MAX:
+        text = server.password  # the password alone, whole, rather than a cut one
+    if len(text) > ANSWER_MAX:  # longer than an alert can hold: a private message instead
+        await ix.answer()
+        sent = await ix.send(render.password_message(ix.tr, server.name, server.password))
+        if sent is not None:
+            ix.context.job_queue.run_once(_delete_later, PASSWORD_MESSAGE_SECONDS,
+                                          data=(ix.chat.id, sent.message_id))
+        return
+    await ix.answer(text, alert=True)
+
+
+PASSWORD_MESSAGE_SECONDS = 60
+
+
+async def _delete_later(context) -> None:
+    chat_id, message_id = context.job.data
+    try:
+        await context.bot.delete_message(chat_id=chat_id, message_id=message_id)
+    except Exception:  # already gone
+        pass
 
 
 @action("srv.del")
@@ -185,7 +206,7 @@ async def _show_step(ix: Interaction, *, error: str | None = None, typed: str | 
         ix.await_text("password")
         screen = render.ask_password(ix.tr, private=ix.is_private, error=error)
     else:
-        screen = render.summary(ix.tr, flow, errors)
+        screen = render.summary(ix.tr, flow, errors, private=ix.is_private)
     await ix.show(screen, new=new)
     if step == "hostname" and not ix.is_private:  # privacy mode: the answer must be a reply
         await ix.send(ix.tr.t("common.reply_here", user=render.Html(ix.mention())), force_reply=True)
@@ -294,7 +315,7 @@ async def on_password_text(ix: Interaction, text: str, message: Message) -> None
     if not ix.is_private:
         await _show_step(ix, error=ix.tr.plain("create.password_typed_in_group"), new=True)
         return
-    password = text.strip()
+    password = text  # as typed: spaces may be part of it
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         await _show_step(ix, error=ix.tr.plain("create.password_length", min=PASSWORD_MIN, max=PASSWORD_MAX), new=True)
         return
@@ -381,7 +402,7 @@ async def on_confirm(ix: Interaction, arg: str) -> None:
         from bot.handlers.base import error_key, validation_lines
 
         key, values = error_key(exc)
-        await _show_step(ix, errors=(ix.tr.plain(key, **values), *validation_lines(exc)))
+        await _show_step(ix, errors=(ix.tr.plain(key, **values), *validation_lines(exc)))  # reason, then details
         return
     await _drop_password_message(ix)
     ix.end_flow()

@@ -42,20 +42,34 @@ async def cmd_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if arg in LANGUAGES:
         await run_guarded(ix, _set_language(ix, arg))
         return
-    await run_guarded(ix, ix.show(render.language_menu(ix.tr)))
+    screen = render.language_menu(ix.tr)
+    if arg:
+        screen.text = ix.tr.t("language.unknown", code=arg[:20]) + "\n" + screen.text
+    await run_guarded(ix, ix.show(screen))
+
+
+async def cmd_unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command this bot doesn't have (only answered in a private chat)."""
+    ix = Interaction(update, context)
+    if ix.is_private:
+        await ix.send(ix.tr.t("hint.unknown_command"))
 
 
 async def cmd_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Stop whatever the user was typing an answer for."""
+    """Stop the flow the user is in (a prompt or a wizard step) in this chat."""
     ix = Interaction(update, context)
     awaiting = ix.user_data.pop("awaiting", None)
-    if awaiting and awaiting.get("menu") in ix.menus:
-        ix.menu_id = awaiting["menu"]
-        ix.services.secrets.pop((ix.user.id, ix.menu_id))
-        ix.end_flow()
-        await run_guarded(ix, ix.show(render.cancelled(ix.tr), new=True))
+    menu_id = awaiting.get("menu") if awaiting and awaiting.get("chat_id") == ix.chat.id else None
+    if menu_id not in ix.menus:
+        in_flow = [(m["ts"], k) for k, m in ix.menus.items() if m.get("chat_id") == ix.chat.id and m.get("flow")]
+        menu_id = max(in_flow)[1] if in_flow else None
+    if menu_id is None:
+        await ix.send(ix.tr.t("common.nothing_to_cancel"))
         return
-    await ix.send(ix.tr.t("common.nothing_to_cancel"))
+    ix.menu_id = menu_id
+    ix.services.secrets.pop((ix.user.id, menu_id))
+    ix.end_flow()
+    await run_guarded(ix, ix.show(render.cancelled(ix.tr), new=True))
 
 
 @action("main")

@@ -153,6 +153,7 @@ class ManageITAPI:
         backoff: float = 0.5,
         user_agent: str = "manageit-bot",
         max_retry_after: float = 30.0,
+        retry_budget: float | None = None,
     ) -> None:
         if not base_url:
             raise ValueError("base_url is required")
@@ -162,6 +163,8 @@ class ManageITAPI:
         self.backoff = max(0.0, float(backoff))
         self.user_agent = user_agent
         self.max_retry_after = float(max_retry_after)
+        # How long a GET may take in all, its retries after time-outs included.
+        self.retry_budget = float(retry_budget) if retry_budget is not None else 2.5 * self.timeout
         self._session: aiohttp.ClientSession | None = None
 
     def __repr__(self) -> str:
@@ -238,6 +241,7 @@ class ManageITAPI:
         def redact(text: str) -> str:
             return text.replace(raw_token, "<redacted>") if raw_token else text
 
+        begun = time.monotonic()
         for attempt in range(attempts):
             last = attempt == attempts - 1
             started = time.monotonic()
@@ -284,6 +288,8 @@ class ManageITAPI:
                 delay = error.retry_after
             else:
                 delay = self._delay(attempt)
+            if isinstance(error, RequestTimeout) and time.monotonic() - begun + delay + self.timeout > self.retry_budget:
+                raise error from None  # a person is waiting: no third slow attempt
             log.debug(
                 "retrying %s %s in %.2f s (attempt %d of %d): %s",
                 method,

@@ -14,6 +14,15 @@ from bot.manageit.models import Location, OSImage, OSVersion, Plan, Project, Ser
 from bot.ui.keyboards import Button, Screen, paginate, pager_row
 
 
+ECHO_MAX = 60  # characters of a user's own input echoed back
+
+
+def clip(text: str, limit: int = ECHO_MAX) -> str:
+    """A user's input shown back to them: never long enough to break a message."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _lines(*parts: str | None) -> str:
     return "\n".join(p for p in parts if p is not None)
 
@@ -65,7 +74,10 @@ def account_screen(tr: Translator, *, name: str | None, email: str | None, finge
     if fingerprint is None:
         key = "account.none" if private else "account.none_group"
         return Screen(tr.t(key), [[back(tr, "main")]])
-    text = tr.t("account.connected", name=name or "—", email=email or "—", fingerprint=fingerprint)
+    if private:
+        text = tr.t("account.connected", name=name or "—", email=email or "—", fingerprint=fingerprint)
+    else:  # in a group, the account's name only: no email, no fingerprint
+        text = tr.t("account.connected_group", name=name or "—")
     rows = []
     if private:
         rows.append([Button(tr.plain("btn.change_token"), "acct.token"), Button(tr.plain("btn.logout"), "acct.logout")])
@@ -259,7 +271,7 @@ def pick_version(tr: Translator, image: OSImage, versions: Sequence[OSVersion]) 
 def ask_hostname(tr: Translator, error: str | None = None, typed: str | None = None) -> Screen:
     text = _lines(
         _step(tr, 5, "create.hostname"),
-        tr.t("create.hostname_error", error=error, typed=typed or "") if error else None,
+        tr.t("create.hostname_error", error=error, typed=clip(typed or "")) if error else None,
     )
     return Screen(text, [_flow_nav(tr)])
 
@@ -270,7 +282,12 @@ def ask_password(tr: Translator, *, private: bool, error: str | None = None) -> 
     return Screen(text, [[Button(tr.plain("btn.generate_password"), "sc.genpw")], _flow_nav(tr)])
 
 
-def summary(tr: Translator, flow: dict, errors: Sequence[str] = ()) -> Screen:
+def summary(tr: Translator, flow: dict, errors: Sequence[str] = (), *, private: bool = True) -> Screen:
+    """The last step; `errors` are plain texts (the first a localized reason, then the API's)."""
+    if flow.get("password_generated"):
+        password_key = "create.password_generated" if private else "create.password_generated_group"
+    else:
+        password_key = "create.password_typed"
     text = _lines(
         _step(tr, 7, "create.summary"),
         tr.t(
@@ -280,11 +297,11 @@ def summary(tr: Translator, flow: dict, errors: Sequence[str] = ()) -> Screen:
             plan=flow["plan_label"],
             os=flow["os_label"],
             hostname=flow["hostname"],
-            password=Html(tr.t("create.password_generated" if flow.get("password_generated") else "create.password_typed")),
+            password=Html(tr.t(password_key)),
             monthly=tr.price(flow["price_month"]),
             hourly=tr.price(flow["price_hour"]),
         ),
-        *(tr.t("common.error_line", error=e) for e in errors),
+        *(tr.t("common.error_line" if i else "common.plain_line", error=e) for i, e in enumerate(errors)),
     )
     rows = [[Button(tr.plain("btn.confirm_create"), "sc.confirm")], _flow_nav(tr)]
     return Screen(text, rows)
@@ -303,6 +320,11 @@ def created(tr: Translator, server: Server) -> Screen:
 
 def cancelled(tr: Translator) -> Screen:
     return Screen(tr.t("common.cancelled"), [[Button(tr.plain("btn.main_menu"), "main")]])
+
+
+def password_message(tr: Translator, name: str, password: str) -> str:
+    return tr.t("server.password_message", name=name,
+                password=Html(f"<tg-spoiler><code>{_esc(password)}</code></tg-spoiler>"))
 
 
 def generated_password(tr: Translator, password: str) -> str:

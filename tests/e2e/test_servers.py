@@ -184,3 +184,63 @@ async def test_cancel_command_stops_a_prompt(alice, sandbox, no_refusals):
     await alice.expect_key("hint.use_menu")
     await alice.say("/cancel")
     await alice.expect_key("common.nothing_to_cancel")
+
+
+async def test_cancel_command_in_a_button_step(alice, sandbox, no_refusals):
+    await open_project(alice)
+    await alice.press_key("btn.servers")
+    await alice.press_key("btn.new_server")
+    await alice.expect_key("create.location")
+    await alice.say("/cancel")
+    await alice.expect_key("common.cancelled")
+    live = [m for m in await alice.messages() if m["from_bot"] and not m["deleted"]]
+    assert not any("پارسیان" in b["text"] for m in live for row in m["buttons"] or [] for b in row)
+
+
+async def test_a_very_long_hostname_is_refused_in_place(alice, no_refusals):
+    await open_project(alice)
+    await walk_to_hostname(alice)
+    await alice.say("h" * 3950)
+    msg = await alice.expect(alice.tr.plain("create.hostname_long", max=100))
+    assert len(msg["text"]) < 1000
+
+
+async def test_refresh_with_nothing_changed_says_so(alice, sandbox, control, no_refusals):
+    await open_project(alice)
+    await walk_to_summary(alice)
+    await alice.press_key("btn.confirm_create")
+    await alice.expect_key("create.created", name="db-server-1", status=strip_tags(alice.tr.t("status.creating")))
+    sandbox.state.settle()
+    await alice.press_key("btn.open_server")
+    await alice.expect("db-server-1", "2.189.")
+    await alice.press_key("btn.refresh")
+    answers = await alice.answered(1)
+    assert answers[-1]["text"] == alice.tr.plain("callback.up_to_date")
+
+
+async def test_a_long_root_password_is_shown_whole(alice, sandbox, no_refusals):
+    await open_project(alice)
+    await walk_to_hostname(alice)
+    await alice.say("h" * 100)
+    await alice.expect_key("create.password")
+    password = "P" * 99 + "!"
+    await alice.say(password)
+    await alice.expect_key("create.summary")
+    await alice.press_key("btn.confirm_create")
+    await alice.press_key("btn.open_server")
+    await alice.expect(alice.tr.price(219000))
+    await alice.press_key("btn.show_password")
+    (answer,) = await alice.answered(1)
+    assert password in answer["text"] and answer["show_alert"]
+
+
+async def test_logout_command_asks_first_and_unknown_commands_get_a_hint(alice, bot, no_refusals):
+    await connect(alice)
+    await alice.say("/logout")
+    await alice.expect_key("account.logout_confirm")
+    await alice.press_key("btn.cancel")
+    await alice.expect("alice@example.com")
+    async with bot.services.db.session() as session:
+        assert await bot.services.credentials.get_for_owner(session, alice.user_id) is not None
+    await alice.say("/frobnicate")
+    await alice.expect_key("hint.unknown_command")

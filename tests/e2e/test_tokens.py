@@ -44,6 +44,8 @@ async def test_token_and_bot_token_never_logged(alice, bot, settings, caplog):
 async def test_logout_forgets_the_token(alice, bot):
     await connect(alice)
     await alice.say("/logout")
+    await alice.expect_key("account.logout_confirm")
+    await alice.press_key("btn.logout_yes")
     await alice.expect_key("account.logged_out")
     await alice.say("/projects")
     await alice.expect_key("error.no_token")

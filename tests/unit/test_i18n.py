@@ -45,7 +45,7 @@ def test_latin_fragments_are_isolated_and_escaped_in_persian():
 
 def test_dates_are_jalali_in_persian():
     when = datetime(2023, 12, 30, 4, 9, tzinfo=timezone.utc)
-    assert translator("fa").date(when) == "۱۴۰۲/۱۰/۰۹ ۰۴:۰۹"
+    assert translator("fa").date(when) == "۱۴۰۲/۱۰/۰۹ ۰۷:۳۹"  # Tehran time, UTC+03:30
     assert translator("en").date(when) == "2023-12-30 04:09 UTC"
 
 
@@ -67,3 +67,9 @@ def test_the_apis_humanised_phrase_is_localised():
     assert translator("en").ago("9 دقیقه پیش") == "9 minutes ago"
     assert translator("en").ago("something else") == "something else"
     assert translator("fa").ago(None) == "—"
+
+
+def test_commands_keep_their_slash_in_front_in_persian():
+    text = translator("fa").t("menu.not_connected")
+    assert "\u2066/token\u2069" in text
+    assert "/token" in translator("en").t("menu.not_connected") and "\u2066" not in translator("en").t("menu.not_connected")

@@ -666,6 +666,18 @@ async def test_timeout(fake):
     assert len(fake.hits) == 2  # a GET is retried on time-out
 
 
+async def test_time_outs_stay_within_the_retry_budget(fake):
+    async def slow(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(0.5)
+        return web.json_response(fixture_json("user.json"))
+
+    fake.on("GET", "/api/user", slow)
+    async with ManageITAPI(fake.url, timeout=0.1, retries=5, backoff=0.001) as api:
+        with pytest.raises(RequestTimeout):
+            await api.client(TOKEN).user.get()
+    assert len(fake.hits) == 2  # not six: a person waits for the answer
+
+
 async def test_connection_refused():
     async with ManageITAPI(f"http://127.0.0.1:{free_port()}", **FAST) as api:
         with pytest.raises(NetworkError) as info:
