@@ -1477,8 +1477,10 @@ def _control(func: Callable[[web.Request], Awaitable[Any]]) -> Callable[[web.Req
             result = await func(request)
         except ControlError as err:
             return web.json_response({"error": err.message}, status=err.status)
-        except (KeyError, ValueError, TypeError) as err:
-            return web.json_response({"error": f"bad request: {err!r}"}, status=400)
+        except KeyError as err:
+            return web.json_response({"error": f"bad request: field {err.args[0]!r} is required"}, status=400)
+        except (ValueError, TypeError) as err:
+            return web.json_response({"error": f"bad request: {err}"}, status=400)
         if isinstance(result, web.StreamResponse):
             return result  # type: ignore[return-value]
         return web.json_response(result)

@@ -457,7 +457,10 @@ def changes(tr: Translator, flow: dict) -> list[str]:
             out.append(tr.t("lb.chg.target_removed", address=_code(tr, ip)))
     for t in flow["targets"]:
         if t["ip"] not in orig["targets"]:
-            out.append(tr.t("lb.chg.target_added", address=_code(tr, t["ip"])))
+            address = _code(tr, t["ip"])
+            if t.get("server"):  # a server picked from the list: say which
+                address = Html(tr.t("lb.target_named", address=address, server=t["server"]))
+            out.append(tr.t("lb.chg.target_added", address=address))
     before = {s["src"]: s for s in orig["services"]}
     after = {s["src"]: s for s in flow["services"]}
     for src, s in before.items():

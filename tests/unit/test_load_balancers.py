@@ -159,6 +159,9 @@ def test_the_change_summary_lists_each_change():
     assert lines == ["• Name: edge-lb-01 → edge-lb-02", "• Target removed: backend.example.com",
                      "• Target added: 10.0.0.9", "• SSL on 80 → 8080: off → on"]
     assert change_kinds(flow) == ["name", "targets", "ssl"]
+    flow["targets"].append({"i": 10, "ip": "10.0.0.10", "server": "web-<2>"})
+    added = render_lb.changes(tr, flow)[3]
+    assert "web-&lt;2&gt;" in added and strip_tags(added) == "• Target added: 10.0.0.10 (web-<2>)"
 
 
 def test_api_field_errors_go_to_their_step():

@@ -511,3 +511,12 @@ async def test_real_application_polls_the_emulator(emu, ctl):
     assert await ctl.errors() == []
     assert {c["method"] for c in await ctl.calls()} >= {"getMe", "getUpdates", "sendMessage"}
     assert json.dumps(await ctl.calls())  # serialisable
+
+
+async def test_control_api_names_a_missing_field(emu):
+    async with aiohttp.ClientSession() as s:
+        async with s.post(f"{emu.url}/control/users", json={"first_name": "No id"}) as r:
+            assert r.status == 400
+            assert (await r.json())["error"] == "bad request: field 'id' is required"
+        async with s.post(f"{emu.url}/control/users", json={"id": "x"}) as r:
+            assert r.status == 400 and "invalid literal" in (await r.json())["error"]
