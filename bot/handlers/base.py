@@ -22,7 +22,7 @@ from telegram.ext import ContextTypes
 
 from bot.i18n import Translator, normalize_language, translator
 from bot.manageit import errors as api_errors
-from bot.ui.callbacks import Callback, decode, new_menu_id
+from bot.ui.callbacks import Callback, decode, new_menu_id, next_version
 from bot.ui.keyboards import Screen, markup
 
 if TYPE_CHECKING:
@@ -201,7 +201,8 @@ class Interaction:
     async def show(self, screen: Screen, *, new: bool = False) -> None:
         """Show a screen on this menu: edit its message, or send a new one."""
         menu = self.menu
-        keyboard = markup(self.menu_id, screen.rows)  # type: ignore[arg-type]
+        version = next_version(menu.get("v"))  # buttons of the screen this one replaces stop working
+        keyboard = markup(self.menu_id, screen.rows, version)  # type: ignore[arg-type]
         message_id = menu.get("message_id")
         fingerprint = _screen_fingerprint(screen)
         if message_id and not new and menu.get("chat_id") == self.chat.id:
@@ -217,6 +218,7 @@ class Interaction:
                     reply_markup=keyboard,
                 )
                 menu["shown"] = fingerprint
+                menu["v"] = version
                 return
             except BadRequest as exc:
                 if "not modified" in str(exc).lower():
@@ -233,6 +235,7 @@ class Interaction:
         menu["message_id"] = sent.message_id
         menu["chat_id"] = self.chat.id
         menu["shown"] = fingerprint
+        menu["v"] = version
         menu["ts"] = time.time()
 
     async def strip_keyboard(self, message_id: int) -> None:
@@ -327,6 +330,9 @@ async def route_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     ix.menu_id = cb.menu
     if cb.action == "noop":
         await ix.answer()
+        return
+    if cb.version != menu.get("v"):  # pressed on a screen already replaced: a double tap
+        await ix.answer(ix.tr.plain("callback.stale"))
         return
     spec = ACTIONS[cb.action]
     ix.auto_answer = not spec.answers  # answered first, before any slow work

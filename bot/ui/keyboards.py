@@ -1,7 +1,7 @@
 """The one place that builds inline keyboards.
 
 Screens describe buttons as `Button(label, action, arg)`; `markup()` binds them to a
-menu id and encodes callback data through `bot.ui.callbacks`.
+menu id and a screen version and encodes callback data through `bot.ui.callbacks`.
 """
 from __future__ import annotations
 
@@ -37,10 +37,10 @@ def _label(text: str) -> str:
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 
-def markup(menu_id: str, rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+def markup(menu_id: str, rows: Sequence[Sequence[Button]], version: str = "0") -> InlineKeyboardMarkup | None:
     keyboard = [
         [
-            InlineKeyboardButton(_label(b.label), callback_data=Callback(menu_id, b.action, b.arg).encode())
+            InlineKeyboardButton(_label(b.label), callback_data=Callback(menu_id, b.action, b.arg, version).encode())
             for b in row
         ]
         for row in rows

@@ -165,6 +165,19 @@ class Person:
         """Wait for the catalog message `key` (its plain text) in a live bot message."""
         return await self.expect(strip_tags(self.tr.t(key, **values)), timeout=timeout)
 
+    async def expect_menu_key(self, key: str, timeout: float = 10, **values) -> dict:
+        """Wait until the newest menu (live bot message with buttons) shows catalog message
+        `key`: the screen a person would act on next."""
+        wanted = _norm(strip_tags(self.tr.t(key, **values)))
+
+        def find(messages):
+            for m in reversed(messages):
+                if m["from_bot"] and not m["deleted"] and m.get("buttons"):
+                    return m if wanted in _norm(m["text"] or "") else None
+            return None
+
+        return await self.control.wait_for(self.chat_id, find, timeout=timeout)
+
     async def menu(self) -> dict:
         """The newest live bot message with buttons."""
         def find(messages):

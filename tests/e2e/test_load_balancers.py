@@ -162,7 +162,7 @@ async def test_load_balancer_journey(alice, sandbox, control, no_refusals):
     await alice.press(confirm, message_id=summary["message_id"])
     await alice.press(confirm, message_id=summary["message_id"])
     answers = await alice.answered(2)
-    assert answers[-1]["text"] == tr.plain("callback.done_already")
+    assert answers[-1]["text"] == tr.plain("callback.stale")
     await alice.expect_key("lb.created", name=NAME, status=status_text(tr, "creating"))
     assert len(lb_posts(sandbox)) == 1
     lb = the_lb(sandbox)
@@ -283,7 +283,7 @@ async def test_load_balancer_journey(alice, sandbox, control, no_refusals):
     confirm_delete = await alice.expect_key("lb.delete_confirm", name=NEW_NAME, ip=lb_ip)
     await alice.press(tr.plain("btn.delete_yes"), message_id=confirm_delete["message_id"])
     await alice.press(tr.plain("btn.delete_yes"), message_id=confirm_delete["message_id"])
-    assert (await alice.answered(2))[-1]["text"] == tr.plain("callback.done_already")
+    assert (await alice.answered(2))[-1]["text"] == tr.plain("callback.stale")
     await alice.expect_key("lb.deleted", name=NEW_NAME)
     assert len(sandbox.state.requests("DELETE")) == 1
     assert not list(sandbox.state.all_load_balancers())
@@ -340,11 +340,41 @@ async def test_api_refusals_come_back_beside_their_step(alice, sandbox, no_refus
     await alice.press_key("lb.btn.remove", item="10.0.0.2")
     await alice.expect_key("lb.targets.title", count=Html(tr.t("lb.count_of", count=1, max=25)))
     await alice.press_key("lb.btn.next")
+    await alice.expect_key("lb.services.help")
     await alice.press_key("lb.btn.next")
     await alice.expect_key("lb.summary")
     await alice.press_key("lb.btn.confirm_create")
     await alice.expect_key("lb.created", name="api-balancer", status=status_text(tr, "creating"))
     assert [r["status"] for r in lb_posts(sandbox)] == [500, 422, 200]
+
+
+async def test_double_taps_after_a_failure_or_on_next_do_one_thing(alice, sandbox, no_refusals):
+    tr = alice.tr
+    await project_with_server(sandbox, with_server=False)
+    await open_load_balancers(alice)
+    summary = await walk_to_summary(alice)
+
+    # The first tap on Confirm fails and the summary comes back; the second tap, made on the
+    # screen the failure replaced, sends nothing.
+    sandbox.state.config.fault_method = "POST"
+    sandbox.state.config.fail_next = 1
+    confirm = tr.plain("lb.btn.confirm_create")
+    await alice.press(confirm, message_id=summary["message_id"])
+    await alice.press(confirm, message_id=summary["message_id"])
+    assert (await alice.answered(2))[-1]["text"] == tr.plain("callback.stale")
+    await alice.expect_key("error.server")
+    await asyncio.sleep(0.3)
+    assert [r["status"] for r in lb_posts(sandbox)] == [500]
+
+    # Back to the targets: a double tap on Next moves one step, to the services.
+    await alice.press_key("lb.btn.targets", count=2)
+    targets = await alice.expect_key("lb.targets.help")
+    await alice.press(tr.plain("lb.btn.next"), message_id=targets["message_id"])
+    await alice.press(tr.plain("lb.btn.next"), message_id=targets["message_id"])
+    assert (await alice.answered(2))[-1]["text"] == tr.plain("callback.stale")
+    await alice.expect_key("lb.services.help")
+    await asyncio.sleep(0.3)
+    assert _norm(strip_tags(tr.t("lb.services.help"))) in _norm((await alice.menu())["text"])
 
 
 async def test_cancel_and_back_send_nothing(alice, sandbox, no_refusals):

@@ -85,7 +85,7 @@ async def test_double_tap_on_confirm_creates_one_server(alice, sandbox, control,
     await asyncio.gather(alice.press(label, menu["message_id"]), alice.press(label, menu["message_id"]))
     await alice.expect_key("create.created", name="db-server-1", status=strip_tags(alice.tr.t("status.creating")))
     answers = await alice.answered(2)
-    assert alice.tr.plain("callback.done_already") in [a["text"] for a in answers]
+    assert alice.tr.plain("callback.stale") in [a["text"] for a in answers]
     await asyncio.sleep(0.3)
     assert len(server_posts(sandbox)) == 1
 
@@ -94,9 +94,9 @@ async def test_back_and_cancel(alice, sandbox, no_refusals):
     await open_project(alice)
     await walk_to_summary(alice)
     await alice.press_key("btn.back")
-    await alice.expect_key("create.password")
+    await alice.expect_menu_key("create.password")
     await alice.press_key("btn.back")
-    await alice.expect_key("create.hostname")
+    await alice.expect_menu_key("create.hostname")
     await alice.press_key("btn.cancel")
     await alice.expect_key("common.cancelled")
     assert server_posts(sandbox) == []
@@ -125,6 +125,24 @@ async def test_create_failing_with_500_keeps_the_summary_and_can_be_confirmed_ag
     await alice.press_key("btn.confirm_create")
     await alice.expect_key("create.created", name="db-server-1", status=strip_tags(alice.tr.t("status.creating")))
     assert [r["status"] for r in server_posts(sandbox)] == [500, 200]
+
+
+async def test_double_tap_on_confirm_when_the_first_fails_sends_one_request(alice, sandbox, no_refusals):
+    """The first tap fails (500) and puts the summary back; the queued second tap was made
+    on the old screen, so it must not send the order again."""
+    await open_project(alice)
+    await walk_to_summary(alice)
+    sandbox.state.config.fault_method = "POST"
+    sandbox.state.config.fail_next = 1
+    menu = await alice.menu()
+    label = alice.label("btn.confirm_create")
+    await alice.press(label, menu["message_id"])
+    await alice.press(label, menu["message_id"])
+    answers = await alice.answered(2)
+    assert answers[-1]["text"] == alice.tr.plain("callback.stale")
+    await alice.expect(alice.tr.plain("error.server"), strip_tags(alice.tr.t("create.summary")))
+    await asyncio.sleep(0.3)
+    assert [r["status"] for r in server_posts(sandbox)] == [500]
 
 
 async def test_throttled_api_says_when_to_try_again(alice, sandbox, no_refusals):

@@ -2,7 +2,7 @@ import pytest
 
 from bot.handlers.groups import looks_like_token
 from bot.handlers.servers import generate_password, validate_hostname
-from bot.ui.callbacks import Callback, CallbackDataTooLong, decode, new_menu_id
+from bot.ui.callbacks import Callback, CallbackDataTooLong, decode, new_menu_id, next_version
 from bot.ui.keyboards import Button, markup, paginate, pager_row
 
 
@@ -14,8 +14,9 @@ def test_callback_round_trip_and_size():
     assert decode(data) == cb
 
 
-@pytest.mark.parametrize("data", ["", "x", "a:b", "abcdef:srv.open:x:y", "ab:srv.open:x", "abcdef:SRV:x",
-                                  "abcdef:srv.open:نام", "abcdef:srv.open:" + "a" * 50, None])
+@pytest.mark.parametrize("data", ["", "x", "a:b", "abcdef:srv.open:x", "abcdef:0:srv.open:x:y", "ab:0:srv.open:x",
+                                  "abcdef:0:SRV:x", "abcdef:00:srv.open:x", "abcdef:-:srv.open:x",
+                                  "abcdef:0:srv.open:نام", "abcdef:0:srv.open:" + "a" * 50, None])
 def test_forged_or_malformed_callback_data_is_rejected(data):
     assert decode(data) is None
 
@@ -28,8 +29,18 @@ def test_names_cannot_be_encoded():
 
 
 def test_keyboard_binds_menu_id():
-    kb = markup("abcdef", [[Button("x", "main")], []])
-    assert [[b.callback_data for b in row] for row in kb.inline_keyboard] == [["abcdef:main:"]]
+    kb = markup("abcdef", [[Button("x", "main")], []], "b")
+    assert [[b.callback_data for b in row] for row in kb.inline_keyboard] == [["abcdef:b:main:"]]
+    assert decode("abcdef:b:main:") == Callback("abcdef", "main", "", "b")
+
+
+def test_screen_versions_cycle_and_differ():
+    seen = [next_version(None)]
+    for _ in range(61):
+        seen.append(next_version(seen[-1]))
+    assert len(set(seen)) == 62
+    assert next_version(seen[-1]) == seen[0]
+    assert next_version("?") == seen[0]
 
 
 def test_pagination_eight_per_page():
