@@ -4,10 +4,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from aiolimiter import AsyncLimiter
 from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.error import TelegramError
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
@@ -26,7 +27,7 @@ from telegram.ext import (
 from bot import logging_setup
 from bot.config import Settings
 from bot.handlers import account, base, groups, load_balancers, projects, servers, start  # noqa: F401  (registers actions)
-from bot.i18n import LANGUAGES, translator
+from bot.i18n import LANGUAGES, normalize_language, translator
 from bot.notifier import Notifier
 from bot.services import Services
 
@@ -49,15 +50,21 @@ class BotApplication(Application):
 class PerUserUpdateProcessor(BaseUpdateProcessor):
     """Updates from different users run concurrently; one user's updates run in order.
 
-    A slow API call for one user never holds up another, and a user's double tap is
-    handled after the first tap has finished (so it sees the state the first left)."""
+    A slow API call for one user never holds up another: an update waits for its user's
+    turn *before* it takes one of the concurrency slots, so a queue behind one user holds
+    no slot. A button pressed while the same user's previous update is still running is
+    answered at once (`on_busy`, "still working…") and dropped rather than queued: the
+    screen it was pressed on is about to be replaced anyway, and the spinner must not wait
+    for someone else's API call. Typed messages always queue, in order."""
 
-    __slots__ = ("_locks", "_waiting")
+    __slots__ = ("_locks", "_waiting", "_slots", "on_busy")
 
     def __init__(self, max_concurrent_updates: int = 256):
         super().__init__(max_concurrent_updates)
+        self._slots = asyncio.BoundedSemaphore(max_concurrent_updates)
         self._locks: dict[object, asyncio.Lock] = {}
         self._waiting: dict[object, int] = {}
+        self.on_busy: Callable[[Update], Awaitable[None]] | None = None
 
     @staticmethod
     def _key(update: object) -> object:
@@ -68,21 +75,32 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 return ("chat", update.effective_chat.id)
         return None
 
-    async def do_process_update(self, update, coroutine) -> None:
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = self._key(update)
         if key is None:
-            await coroutine
+            async with self._slots:
+                await coroutine
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
+        if lock.locked() and self.on_busy is not None and isinstance(update, Update) and update.callback_query:
+            close = getattr(coroutine, "close", None)
+            if close is not None:
+                close()  # never awaited: the press is answered and dropped
+            await self.on_busy(update)
+            return
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             async with lock:
-                await coroutine
+                async with self._slots:
+                    await coroutine
         finally:
             self._waiting[key] -= 1
             if self._waiting[key] == 0:
                 del self._waiting[key]
                 self._locks.pop(key, None)
+
+    async def do_process_update(self, update, coroutine) -> None:  # process_update does it all
+        await coroutine
 
     async def initialize(self) -> None:
         pass
@@ -120,6 +138,7 @@ async def track_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     user = update.effective_user
     if user is None or user.is_bot or context.user_data is None:
         return
+    await context.application.notifier.chat_spoke(update)  # type: ignore[attr-defined]  # clears a "blocked the bot" mark
     if context.user_data.get("_seen"):
         return
     services: Services = context.application.services  # type: ignore[attr-defined]
@@ -130,12 +149,33 @@ async def track_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     context.user_data["_seen"] = True
 
 
+def _update_language(application: Application, update: Update) -> str:
+    """The language to answer an update in, outside a handler: the one the user chose,
+    else their Telegram language, else the default."""
+    default = application.services.settings.default_language  # type: ignore[attr-defined]
+    user = update.effective_user
+    if user is None:
+        return default
+    chosen = application.user_data.get(user.id, {}).get("lang")
+    return chosen or normalize_language(user.language_code, default)
+
+
+def _busy_answerer(application: Application) -> Callable[[Update], Awaitable[None]]:
+    async def on_busy(update: Update) -> None:
+        tr = translator(_update_language(application, update))
+        try:
+            await update.callback_query.answer(tr.plain("callback.busy"))
+        except TelegramError as exc:
+            log.debug("could not answer a press made while busy: %s", exc)
+
+    return on_busy
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Last resort: log (without secrets) and tell the chat something went wrong."""
     log.error("unhandled error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
-        lang = (context.user_data or {}).get("lang") if context.user_data is not None else None
-        tr = translator(lang or context.application.services.settings.default_language)  # type: ignore[attr-defined]
+        tr = translator(_update_language(context.application, update))
         try:
             if update.callback_query is not None:
                 await update.callback_query.answer()
@@ -171,6 +211,9 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
         .post_init(_post_init)
     )
     app: BotApplication = builder.build()  # type: ignore[assignment]
+    processor = app.update_processor
+    if isinstance(processor, PerUserUpdateProcessor):
+        processor.on_busy = _busy_answerer(app)
 
     app.add_handler(TypeHandler(Update, track_user), group=-1)
     app.add_handler(CommandHandler(["start", "menu"], start.cmd_start))

@@ -10,23 +10,37 @@ notice nor misses a change. Resources seen for the first time are recorded silen
 (the bot records what it creates itself, so the "now active" notice of a new server or
 load balancer does arrive). On 429 the token is left alone for as long as the API
 asked; on 401 the owner is told once.
+
+Sending: a notice that fails for a passing reason (network, time-out, Telegram's 5xx or
+429) leaves the old state in place, so the next cycle tells it again. A 403 (the user
+blocked the bot, or it was removed from the group) records the state and marks the chat
+(``credentials.chat_blocked_since``): the account is not checked again until an update
+comes from that chat (:meth:`Notifier.chat_spoke`, called for every update); then the
+next cycle tells what changed meanwhile. A 400 records the state too (the same text
+would be refused again).
+
+Accounts are checked concurrently, at most ``CONCURRENCY`` at a time, and the notifier's
+API client never waits out a 429 inside the job: the account gets ``throttled_until``
+and the others go on.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from telegram.error import Forbidden, TelegramError
+from telegram import ChatMember
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.i18n import normalize_language, translator
 from bot.manageit import errors as api_errors
 from bot.ui.render import status_text
 
 if TYPE_CHECKING:
-    from telegram import Bot
+    from telegram import Bot, Update
 
     from bot.services import Services
     from bot.storage.models import Credential
@@ -51,6 +65,13 @@ class Change:
 
 SUB_KEY_MAX = 128
 DETAIL_MAX = 256
+CONCURRENCY = 4  # accounts checked at the same time
+
+# what became of one notice
+SENT = "sent"
+RETRY = "retry"  # a passing failure: keep the old state, the next cycle tells it again
+REFUSED = "refused"  # 400: the same text would be refused again; record the state
+BLOCKED = "blocked"  # 403: the chat refuses the bot; record the state, stop sending there
 
 
 def backend_key(backend: str, target: str) -> str:
@@ -102,8 +123,10 @@ def _notice_text(tr, change: Change) -> str:
 
 
 class Notifier:
-    def __init__(self, services: "Services"):
+    def __init__(self, services: "Services", concurrency: int = CONCURRENCY):
         self.services = services
+        self._slots = asyncio.Semaphore(max(1, concurrency))
+        self._blocked: set[int] | None = None  # owner chats marked blocked (loaded on first use)
 
     async def job(self, context) -> None:
         """JobQueue callback."""
@@ -113,21 +136,26 @@ class Notifier:
         """Check every stored token once; returns the number of notices sent."""
         async with self.services.db.session() as session:
             creds = await self.services.credentials.all(session)
-        sent = 0
-        for cred in creds:
+        return sum(await asyncio.gather(*(self._check_one(bot, cred) for cred in creds)))
+
+    async def _check_one(self, bot: "Bot", cred: "Credential") -> int:
+        async with self._slots:
             try:
-                sent += await self._check(bot, cred)
+                return await self._check(bot, cred)
             except Exception:  # one account's trouble must not stop the others
                 log.exception("status check failed for credential %s", cred.id)
-        return sent
+                return 0
 
     async def _check(self, bot: "Bot", cred: "Credential") -> int:
         now = datetime.now(timezone.utc)
         if cred.invalid_since is not None:
             return 0
+        if cred.chat_blocked_since is not None:
+            return 0  # nobody to tell; the changes meanwhile are told once the chat is back
         if cred.throttled_until is not None and cred.throttled_until > now:
             return 0
-        client = self.services.api.client(self.services.credentials.token_of(cred))
+        # max_retry_after=0: a 429 is never slept on here (it would hold a slot and the job)
+        client = self.services.api.client(self.services.credentials.token_of(cred), max_retry_after=0.0)
         try:
             changes = await self._scan(cred, client)
         except api_errors.InvalidToken:
@@ -143,9 +171,14 @@ class Notifier:
             log.warning("status check for credential %s failed: %s", cred.id, type(exc).__name__)
             return 0
         sent = 0
+        blocked = False
         for group in _grouped(changes):
-            if await self._notify(bot, cred, group):
+            outcome = BLOCKED if blocked else await self._notify(bot, cred, group)
+            if outcome == RETRY:
+                continue  # the old state stays: the next cycle finds the change again
+            if outcome == SENT:
                 sent += 1
+            blocked = outcome == BLOCKED  # the rest of this cycle is recorded unsent
             async with self.services.db.session() as session:
                 for change in group:
                     await self.services.watches.upsert(
@@ -263,17 +296,54 @@ class Notifier:
             return default
         return user.language or normalize_language(user.language_code, default)
 
-    async def _send(self, bot: "Bot", chat_id: int, text: str) -> bool:
+    async def _send(self, bot: "Bot", chat_id: int, text: str) -> str:
+        """Send one notice; returns SENT, RETRY, REFUSED or BLOCKED."""
         try:
             await bot.send_message(chat_id=chat_id, text=text)
-            return True
+            return SENT
         except Forbidden:
-            log.info("chat %s blocked the bot or removed it; notice not sent", chat_id)
-        except TelegramError as exc:
-            log.warning("could not send a notice to %s: %s", chat_id, exc)
-        return False
+            log.info("chat %s blocked the bot or removed it; no notices until it writes again", chat_id)
+            await self._mark_blocked(chat_id)
+            return BLOCKED
+        except BadRequest as exc:  # before TelegramError: PTB's BadRequest is a NetworkError
+            log.warning("a notice to %s was refused: %s", chat_id, exc)
+            return REFUSED
+        except TelegramError as exc:  # NetworkError, TimedOut, RetryAfter, 5xx, ChatMigrated
+            log.warning("could not send a notice to %s, will retry: %s", chat_id, exc)
+            return RETRY
 
-    async def _notify(self, bot: "Bot", cred: "Credential", changes: list[Change]) -> bool:
+    # -- chats that blocked the bot -------------------------------------------------------
+    async def _blocked_chats(self) -> set[int]:
+        if self._blocked is None:
+            async with self.services.db.session() as session:
+                self._blocked = await self.services.credentials.blocked_chats(session)
+        return self._blocked
+
+    async def _mark_blocked(self, chat_id: int) -> None:
+        blocked = await self._blocked_chats()
+        async with self.services.db.session() as session:
+            await self.services.credentials.set_chat_blocked(session, chat_id, True)
+        blocked.add(chat_id)
+
+    async def chat_spoke(self, update: "Update") -> None:
+        """For every update: a chat marked as blocking the bot is reachable again once
+        anything comes from it (the user wrote or pressed, the group re-added the bot).
+        Costs nothing for an unmarked chat: the marks are kept in memory too."""
+        chat = update.effective_chat
+        if chat is None:
+            return
+        member = update.my_chat_member
+        if member is not None and member.new_chat_member.status in (ChatMember.BANNED, ChatMember.LEFT):
+            return  # that update *is* the blocking
+        blocked = await self._blocked_chats()
+        if chat.id not in blocked:
+            return
+        blocked.discard(chat.id)
+        async with self.services.db.session() as session:
+            await self.services.credentials.set_chat_blocked(session, chat.id, False)
+        log.info("chat %s is back; notices resume", chat.id)
+
+    async def _notify(self, bot: "Bot", cred: "Credential", changes: list[Change]) -> str:
         """One message: a status change, or all backend changes of one load balancer in this cycle."""
         tr = translator(await self._language_of(cred.owner_chat_id))
         text = "\n".join(_notice_text(tr, change) for change in changes)
@@ -285,4 +355,4 @@ class Notifier:
         if not first_time:
             return 0
         tr = translator(await self._language_of(cred.owner_chat_id))
-        return int(await self._send(bot, cred.owner_chat_id, tr.t("notify.token_invalid")))
+        return int(await self._send(bot, cred.owner_chat_id, tr.t("notify.token_invalid")) == SENT)

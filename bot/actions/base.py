@@ -21,6 +21,15 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+class OutcomeUnknown(Exception):
+    """A create whose answer was lost (time-out, dropped connection) and whose result could
+    not be checked either: it may or may not have been carried out. Never retried blindly."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+
+
 @dataclass(frozen=True)
 class Actor:
     user_id: int

@@ -10,7 +10,7 @@ from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from bot.actions import tokens
-from bot.handlers.base import Interaction, action, run_guarded, text_input
+from bot.handlers.base import Interaction, action, refuse_token, run_guarded, text_input
 from bot.manageit import errors as api_errors
 from bot.ui import render
 
@@ -30,8 +30,9 @@ async def cmd_token(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if not ix.is_private:
         if context.args:  # a token pasted in a group: remove it before anyone reads it
-            await ix.delete(message)
-        await ix.send(ix.tr.t("token.group_refused"))
+            await refuse_token(ix, message)
+        else:
+            await ix.send(ix.tr.t("token.group_refused"))
         return
     ix.new_menu()
     if context.args:

@@ -52,6 +52,7 @@ class ActionSpec:
 
 ACTIONS: dict[str, ActionSpec] = {}
 TEXT_INPUTS: dict[str, TextFn] = {}
+SECRET_INPUTS = {"token", "password"}  # prompts whose answer is a secret, deleted on arrival
 
 
 def action(code: str, *, answers: bool = False):
@@ -345,22 +346,37 @@ async def route_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     """Plain text: the answer to a prompt this user is waiting on, or a hint."""
     message = update.effective_message
     ix = Interaction(update, context, None)
-    awaiting = ix.user_data.get("awaiting")
-    if awaiting and awaiting.get("chat_id") == ix.chat.id and awaiting.get("menu") in ix.menus:
-        fn = TEXT_INPUTS.get(awaiting.get("field", ""))
-        if fn is not None:
-            ix.menu_id = awaiting["menu"]
-            await run_guarded(ix, fn(ix, message.text or "", message))
-            return
     from bot.handlers.groups import looks_like_token
 
-    if looks_like_token(message.text or ""):
-        await ix.delete(message)
-        key = "token.use_command" if ix.is_private else "token.group_refused"
-        await ix.send(ix.tr.t(key))
+    text = message.text or ""
+    awaiting = ix.user_data.get("awaiting")
+    if awaiting and awaiting.get("chat_id") == ix.chat.id and awaiting.get("menu") in ix.menus:
+        field = awaiting.get("field", "")
+        fn = TEXT_INPUTS.get(field)
+        if fn is not None:
+            if field not in SECRET_INPUTS and looks_like_token(text, at_prompt=True):
+                # A token pasted at the wrong prompt must not become a name and be echoed
+                # (or logged in the audit trail): remove it; the prompt stays open.
+                await refuse_token(ix, message)
+                return
+            ix.menu_id = awaiting["menu"]
+            await run_guarded(ix, fn(ix, text, message))
+            return
+    if looks_like_token(text):
+        await refuse_token(ix, message)
         return
     if ix.is_private:
         await ix.send(ix.tr.t("hint.use_menu"))
+
+
+async def refuse_token(ix: Interaction, message: Message | None) -> None:
+    """A message that looks like a token, outside /token: delete it and say so truly."""
+    deleted = await ix.delete(message)
+    if ix.is_private:
+        text = ix.tr.t("token.use_command" if deleted else "token.not_deleted")
+    else:
+        text = ix.tr.t("token.group_refused") + "\n" + ix.tr.t("token.deleted_in_group" if deleted else "token.not_deleted")
+    await ix.send(text)
 
 
 async def run_guarded(ix: Interaction, coro: Awaitable[None]) -> None:

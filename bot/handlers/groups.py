@@ -16,21 +16,31 @@ log = logging.getLogger(__name__)
 
 # Laravel Sanctum tokens look like "123|<40 letters>"; other API tokens are long runs of
 # letters, digits and a few symbols. Long enough not to catch ordinary words.
-_TOKEN_RES = (
-    re.compile(r"\b\d+\|[A-Za-z0-9]{20,}\b"),
-    re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9_\-.]{40,}(?![A-Za-z0-9])"),
-)
+_SANCTUM_RE = re.compile(r"\b\d+\|[A-Za-z0-9]{20,}\b")
+_LONG_RUN_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9_\-.]{40,}(?![A-Za-z0-9])")
+_MIXED_RUN_RE = re.compile(r"(?<![A-Za-z0-9_\-])[A-Za-z0-9_\-]{32,}(?![A-Za-z0-9_\-])")
 
 
-def looks_like_token(text: str) -> bool:
+def looks_like_token(text: str, *, at_prompt: bool = False) -> bool:
+    """Whether `text` holds something that looks like an API token.
+
+    Loose when the text answers no prompt (nothing else is expected then). At a prompt
+    (a hostname, a name, a port) only what no answer would look like counts: a Sanctum
+    token, or a long dot-less run mixing upper case, lower case and digits."""
     if not text or text.startswith("/"):
         return False
-    for regex in _TOKEN_RES:
-        for match in regex.finditer(text):
-            candidate = match.group(0)
-            if "." in candidate and not any(c.isdigit() for c in candidate):
-                continue  # a long dotted name, not a token
-            return True
+    if _SANCTUM_RE.search(text):
+        return True
+    if at_prompt:
+        return any(
+            any(c.isupper() for c in run) and any(c.islower() for c in run) and any(c.isdigit() for c in run)
+            for run in _MIXED_RUN_RE.findall(text)
+        )
+    for match in _LONG_RUN_RE.finditer(text):
+        candidate = match.group(0)
+        if "." in candidate and not any(c.isdigit() for c in candidate):
+            continue  # a long dotted name, not a token
+        return True
     return False
 
 

@@ -9,6 +9,7 @@ import string
 from telegram import Message
 
 from bot.actions import servers as server_actions
+from bot.actions.base import OutcomeUnknown
 from bot.handlers.base import ANSWER_MAX, Interaction, action, text_input
 from bot.i18n import to_ascii_digits
 from bot.manageit import errors as api_errors
@@ -307,13 +308,14 @@ async def on_hostname(ix: Interaction, text: str, message: Message) -> None:
 
 @text_input("password")
 async def on_password_text(ix: Interaction, text: str, message: Message) -> None:
-    await ix.delete(message)  # a password never stays in the chat
+    deleted = await ix.delete(message)  # a password never stays in the chat
     flow = _flow_or_none(ix, "password")
     if flow is None:
         ix.stop_awaiting()
         return
     if not ix.is_private:
-        await _show_step(ix, error=ix.tr.plain("create.password_typed_in_group"), new=True)
+        key = "create.password_typed_in_group" if deleted else "create.password_not_deleted"
+        await _show_step(ix, error=ix.tr.plain(key), new=True)
         return
     password = text  # as typed: spaces may be part of it
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
@@ -395,6 +397,13 @@ async def on_confirm(ix: Interaction, arg: str) -> None:
     account = await ix.account()
     try:
         server = await server_actions.create_server(ix.services, ix.actor, account, spec)
+    except OutcomeUnknown:
+        # Maybe ordered, maybe not: never offer Confirm again; send them to the list.
+        await _drop_password_message(ix)
+        ix.end_flow()
+        ix.menu["last_view"] = ["srv.list", "0"]
+        await ix.show(render.order_outcome_unknown(ix.tr, spec.hostname))
+        return
     except api_errors.ManageITError as exc:
         # Back to the summary with the reason, so the user can fix a step or try again.
         ix.services.secrets.put(_stash_key(ix), password)

@@ -141,7 +141,8 @@ class ManageITAPI:
     ``retries`` is the number of *extra* attempts a GET gets (so a GET is sent
     at most ``retries + 1`` times).  ``max_retry_after`` caps how long a 429's
     ``Retry-After`` may make us wait; a longer one raises :class:`Throttled`
-    immediately.
+    immediately.  ``client(token, max_retry_after=…)`` overrides the cap for that
+    client alone (the notifier passes 0: it never waits inside its job).
     """
 
     def __init__(
@@ -202,8 +203,8 @@ class ManageITAPI:
 
     # -- clients -------------------------------------------------------------
 
-    def client(self, token: str) -> ManageITClient:
-        return ManageITClient(self, token)
+    def client(self, token: str, *, max_retry_after: float | None = None) -> ManageITClient:
+        return ManageITClient(self, token, max_retry_after=max_retry_after)
 
     def url(self, path: str) -> str:
         return self.base_url + path.lstrip("/")
@@ -223,8 +224,10 @@ class ManageITAPI:
         params: Mapping[str, Any] | None = None,
         body: Any = None,
         want_data: bool = True,
+        max_retry_after: float | None = None,
     ) -> Any:
         method = method.upper()
+        cap = self.max_retry_after if max_retry_after is None else float(max_retry_after)
         session = self._ensure_session()
         raw_token = token.reveal()
         headers = {
@@ -277,7 +280,7 @@ class ManageITAPI:
                 if 200 <= status < 300:
                     return self._decode_success(raw, method, shown, status, want_data, redact)
                 error = self._error_for(status, raw, retry_after_header, method, shown, redact)
-                if isinstance(error, Throttled) and error.retry_after > self.max_retry_after:
+                if isinstance(error, Throttled) and error.retry_after > cap:
                     raise error from None
                 if not isinstance(error, (ServerError, Throttled)):
                     raise error from None
@@ -367,12 +370,13 @@ class ManageITAPI:
 class ManageITClient:
     """A per-token view of the API; cheap to create, shares the API's session."""
 
-    __slots__ = ("_api", "_token", "user", "projects", "servers", "load_balancers")
+    __slots__ = ("_api", "_token", "_max_retry_after", "user", "projects", "servers", "load_balancers")
 
-    def __init__(self, api: ManageITAPI, token: str) -> None:
+    def __init__(self, api: ManageITAPI, token: str, *, max_retry_after: float | None = None) -> None:
         if not isinstance(token, str) or not token.strip():
             raise ValueError("an API token is required")
         self._api = api
+        self._max_retry_after = max_retry_after  # None: the API's cap
         self._token = _Secret(token.strip())
         self.user = UserClient(self)
         self.projects = ProjectsClient(self)
@@ -403,7 +407,8 @@ class ManageITClient:
     ) -> Any:
         """Low-level call: returns the decoded body (see :mod:`.normalize`)."""
         return await self._api._request(
-            self._token, method, path, params=params, body=body, want_data=want_data
+            self._token, method, path, params=params, body=body, want_data=want_data,
+            max_retry_after=self._max_retry_after,
         )
 
     async def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:

@@ -64,6 +64,7 @@ class SandboxConfig:
     transition_delay: float = 5.0  # seconds a new server / LB stays transitional
     latency: float = 0.0  # added to every API request
     latency_by_token: dict[str, float] = field(default_factory=dict)  # extra, per token
+    latency_after: float = 0.0  # added after the request was carried out (a late answer to a done change)
     error_rate: float = 0.0  # share of API requests answered 500 (0..1), random
     fail_next: int = 0  # the next N API requests answer 500
     throttle_next: int = 0  # the next N API requests answer 429 with Retry-After
@@ -704,6 +705,8 @@ async def _api_middleware(request: web.Request, handler):
             state.advance()
             try:
                 response = await handler(request)
+                if cfg.latency_after > 0 and faults_apply:
+                    await asyncio.sleep(cfg.latency_after)
             except web.HTTPNotFound:
                 response = _json({"message": f"The route {request.path.lstrip('/')} could not be found."}, status=404)
             except web.HTTPMethodNotAllowed:
@@ -1273,6 +1276,7 @@ _SWITCHES.update(
     {
         "latency": _nonneg_float,
         "latency_by_token": _latency_map,
+        "latency_after": _nonneg_float,
         "error_rate": _rate,
         "fail_next": _nonneg_int,
         "throttle_next": _nonneg_int,

@@ -154,6 +154,12 @@ class EmulatorConfig:
     per_chat_burst: int = 10  # token bucket: burst per chat, refilled 1 msg/s
     group_per_minute: int = 20
     global_per_second: int = 30
+    # fault injection: the next `fail_next` calls of `fail_method` answer `fail_status`
+    # (500: PTB raises NetworkError, a transient failure) without doing anything; each
+    # such call is listed in /control/errors like any refused call
+    fail_next: int = 0
+    fail_method: str = "sendMessage"
+    fail_status: int = 500
 
     def __post_init__(self) -> None:
         prefix = self.bot_token.split(":", 1)[0]
@@ -168,6 +174,9 @@ _RUNTIME_SWITCHES = {
     "per_chat_burst": int,
     "group_per_minute": int,
     "global_per_second": int,
+    "fail_next": int,
+    "fail_method": str,
+    "fail_status": int,
 }
 
 
@@ -1447,6 +1456,10 @@ async def _handle_bot_api(request: web.Request) -> web.Response:
             raise ApiError(404, "Not Found")
         params = await _read_params(request)
         entry["chat_id"] = _chat_id_for_log(params.get("chat_id"))
+        cfg = state.config
+        if cfg.fail_next > 0 and method.lower() == cfg.fail_method.lower():
+            cfg.fail_next -= 1
+            raise ApiError(cfg.fail_status, f"Injected fault: HTTP {cfg.fail_status}")
         try:
             result = await handler(state, params, request)
         except (KeyError, ValueError, TypeError, AttributeError) as exc:

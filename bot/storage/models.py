@@ -123,6 +123,9 @@ class Credential(Base):
     invalid_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     invalid_notified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     throttled_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The owner chat refused a notice with 403 (the user blocked the bot, or it was removed
+    # from the group): no notices until an update from that chat clears it.
+    chat_blocked_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     def __repr__(self) -> str:
         # Never include the encrypted token.

@@ -159,6 +159,7 @@ class CredentialRepo:
             "invalid_since": None,
             "invalid_notified": False,
             "throttled_until": None,
+            "chat_blocked_since": None,
         }
         await _upsert(
             session,
@@ -279,6 +280,35 @@ class CredentialRepo:
             .where(Credential.id == cred_id)
             .values(throttled_until=_aware(until))
         )
+
+    @staticmethod
+    async def set_chat_blocked(session: AsyncSession, owner_chat_id: int, blocked: bool) -> bool:
+        """Mark (or clear) the owner chat as refusing the bot's messages (403).
+
+        Returns True if a row changed: marking keeps the first time, clearing touches
+        only a marked row."""
+        if blocked:
+            stmt = (
+                update(Credential)
+                .where(Credential.owner_chat_id == owner_chat_id, Credential.chat_blocked_since.is_(None))
+                .values(chat_blocked_since=utcnow())
+            )
+        else:
+            stmt = (
+                update(Credential)
+                .where(Credential.owner_chat_id == owner_chat_id, Credential.chat_blocked_since.is_not(None))
+                .values(chat_blocked_since=None)
+            )
+        result = await session.execute(stmt.execution_options(synchronize_session=False))
+        return (result.rowcount or 0) > 0  # type: ignore[attr-defined]
+
+    @staticmethod
+    async def blocked_chats(session: AsyncSession) -> set[int]:
+        """Owner chats currently marked as blocking the bot."""
+        result = await session.execute(
+            select(Credential.owner_chat_id).where(Credential.chat_blocked_since.is_not(None))
+        )
+        return set(result.scalars())
 
     async def rotate_all(self, session: AsyncSession) -> int:
         """Re-encrypt every stored token with the newest key. Returns the count.

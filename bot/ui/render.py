@@ -318,6 +318,14 @@ def created(tr: Translator, server: Server) -> Screen:
     )
 
 
+def order_outcome_unknown(tr: Translator, hostname: str) -> Screen:
+    """A create whose answer was lost and could not be checked: look, do not repeat."""
+    return Screen(
+        tr.t("create.outcome_unknown", hostname=hostname),
+        [[Button(tr.plain("btn.servers"), "srv.list", "0")], [Button(tr.plain("btn.main_menu"), "main")]],
+    )
+
+
 def cancelled(tr: Translator) -> Screen:
     return Screen(tr.t("common.cancelled"), [[Button(tr.plain("btn.main_menu"), "main")]])
 

@@ -209,6 +209,12 @@ class Person:
         return self.tr.plain(key, **values)
 
 
+def second_tap_answers(tr: Translator) -> set[str]:
+    """What a second tap on a button gets: the press came while the first was still being
+    handled ("still working"), or after it had replaced the screen ("already changed")."""
+    return {tr.plain("callback.busy"), tr.plain("callback.stale")}
+
+
 def _norm(text: str) -> str:
     """Compare texts without bidi isolates and with folded white space."""
     return re.sub(r"\s+", " ", text.replace("\u2068", "").replace("\u2069", "")).strip()
