@@ -160,8 +160,47 @@ def cmd_migrate(args) -> int:
         return _fail(str(exc))
     from bot.storage.migrate import upgrade
 
-    asyncio.run(upgrade(settings.database_url))
+    if _serve(upgrade(settings.database_url), settings):
+        return 2
     print("database is up to date")
+    return 0
+
+
+async def _rotate_keys(settings: Settings) -> int:
+    from bot.storage.db import Database
+    from bot.storage.migrate import upgrade
+    from bot.storage.repositories import CredentialRepo
+    from bot.storage.vault import TokenVault
+
+    await upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        async with db.session() as session:
+            count = await CredentialRepo(TokenVault(list(settings.encryption_keys))).rotate_all(session)
+    finally:
+        await db.dispose()
+    return count
+
+
+def cmd_rotate_keys(args) -> int:
+    try:
+        settings = load_settings(require_keys=True)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    from bot.storage.vault import VaultError
+
+    result: list[int] = []
+
+    async def main() -> None:
+        result.append(await _rotate_keys(settings))
+
+    try:
+        if _serve(main(), settings):
+            return 2
+    except VaultError:
+        return _fail("a stored token cannot be decrypted with any key in ENCRYPTION_KEYS; nothing was changed")
+    print(f"re-encrypted {result[0]} stored token(s) with the first key in ENCRYPTION_KEYS; "
+          "the other keys can now be removed")
     return 0
 
 
@@ -226,6 +265,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_migrate)
     p = sub.add_parser("gen-key", help="print a new encryption key for ENCRYPTION_KEYS")
     p.set_defaults(func=cmd_gen_key)
+    p = sub.add_parser(
+        "rotate-keys",
+        help="re-encrypt every stored token with the first key in ENCRYPTION_KEYS",
+        description="Put a new key first in ENCRYPTION_KEYS (keep the old ones after it), run this, "
+        "then remove the old keys.",
+    )
+    p.set_defaults(func=cmd_rotate_keys)
     p = sub.add_parser("sandbox", help="run the ManageIT sandbox alone")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8081)

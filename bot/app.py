@@ -215,19 +215,22 @@ def build_application(settings: Settings, services: Services) -> BotApplication:
     if isinstance(processor, PerUserUpdateProcessor):
         processor.on_busy = _busy_answerer(app)
 
+    # An edited message is not a new answer or command (editing an old message must not
+    # become a hostname or a root password): only new messages are handled.
+    new = filters.UpdateType.MESSAGE
     app.add_handler(TypeHandler(Update, track_user), group=-1)
-    app.add_handler(CommandHandler(["start", "menu"], start.cmd_start))
-    app.add_handler(CommandHandler("help", start.cmd_help))
-    app.add_handler(CommandHandler("cancel", start.cmd_cancel))
-    app.add_handler(CommandHandler("language", start.cmd_language))
-    app.add_handler(CommandHandler("token", account.cmd_token))
-    app.add_handler(CommandHandler("logout", account.cmd_logout))
-    app.add_handler(CommandHandler("account", account.cmd_account))
-    app.add_handler(CommandHandler("projects", projects.cmd_projects))
+    app.add_handler(CommandHandler(["start", "menu"], start.cmd_start, filters=new))
+    app.add_handler(CommandHandler("help", start.cmd_help, filters=new))
+    app.add_handler(CommandHandler("cancel", start.cmd_cancel, filters=new))
+    app.add_handler(CommandHandler("language", start.cmd_language, filters=new))
+    app.add_handler(CommandHandler("token", account.cmd_token, filters=new))
+    app.add_handler(CommandHandler("logout", account.cmd_logout, filters=new))
+    app.add_handler(CommandHandler("account", account.cmd_account, filters=new))
+    app.add_handler(CommandHandler("projects", projects.cmd_projects, filters=new))
     app.add_handler(CallbackQueryHandler(base.route_callback))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, groups.on_migrate))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, base.route_text))
-    app.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, start.cmd_unknown))
+    app.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, base.route_text))
+    app.add_handler(MessageHandler(new & filters.COMMAND & filters.ChatType.PRIVATE, start.cmd_unknown))
     app.add_error_handler(on_error)
 
     app.job_queue.run_repeating(

@@ -48,6 +48,26 @@ class Html(str):
     """A fragment that is already valid Telegram HTML; `t()` inserts it as is."""
 
 
+# Characters that change how the text around them is laid out or hide themselves: bidi
+# embeddings, overrides and isolates, marks, zero-width space, BOM, and C0/C1 controls.
+# The zero-width non-joiner and joiner stay: Persian spelling needs them.
+_INVISIBLE = dict.fromkeys(
+    [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0), 0x061C, 0x200B, 0x200E,
+     0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF]
+)
+
+
+_INVISIBLE_BUT_ISOLATES = {k: v for k, v in _INVISIBLE.items() if k not in range(0x2066, 0x206A)}
+
+
+def clean_text(text: str, *, keep_isolates: bool = False) -> str:
+    """Remove layout-changing and invisible characters (see `_INVISIBLE`) from text that
+    comes from a user or the API, so that a name can neither reverse the line it stands in
+    nor be blank while looking filled. `keep_isolates`: for text already assembled from a
+    catalog, whose own FSI/LRI … PDI must stay."""
+    return text.translate(_INVISIBLE_BUT_ISOLATES if keep_isolates else _INVISIBLE)
+
+
 def to_ascii_digits(text: str) -> str:
     """Persian (۰–۹) and Arabic-Indic (٠–٩) digits to ASCII."""
     return text.translate(_TO_ASCII_DIGITS)
@@ -118,17 +138,17 @@ class Translator:
             return str(value)
         if isinstance(value, (int, float)):
             return self.number(value)
-        text = str(value)
-        if self.rtl and not isinstance(value, Html) and text:
-            return FSI + text + PDI
-        return text
+        if isinstance(value, Html):
+            return str(value)
+        text = clean_text(str(value))
+        return FSI + text + PDI if self.rtl and text else text
 
     def _html_value(self, value) -> str:
         if isinstance(value, Html):
             return str(value)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return self.number(value)
-        return self.isolate(html.escape(str(value), quote=False))
+        return self.isolate(html.escape(clean_text(str(value)), quote=False))
 
     def isolate(self, text: str) -> str:
         return FSI + text + PDI if self.rtl and text else text
@@ -164,7 +184,7 @@ class Translator:
             return self.digits(phrase) if self.rtl else phrase
         amount = int(to_ascii_digits(match.group(1)))
         unit = _AGO_UNITS[match.group(2)]
-        return self.plain(f"ago.{unit}", count=Html(self.number(amount)))
+        return self.plain(f"ago.{unit}.one" if amount == 1 else f"ago.{unit}", count=Html(self.number(amount)))
 
     def date(self, when: datetime | None) -> str:
         if when is None:
@@ -178,6 +198,14 @@ class Translator:
             j = jdatetime.datetime.fromgregorian(datetime=when.astimezone(TEHRAN))
             return self.digits(f"{j.year:04d}/{j.month:02d}/{j.day:02d} {j.hour:02d}:{j.minute:02d}")
         return when.strftime("%Y-%m-%d %H:%M UTC")
+
+    def clock(self, when: datetime) -> str:
+        """A time of day to the second (Tehran time in Persian, UTC in English)."""
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        if self.rtl:
+            return self.digits(when.astimezone(TEHRAN).strftime("%H:%M:%S"))
+        return when.astimezone(timezone.utc).strftime("%H:%M:%S UTC")
 
 
 def translator(lang: str | None) -> Translator:

@@ -37,6 +37,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.i18n import normalize_language, translator
 from bot.manageit import errors as api_errors
+from bot.storage.vault import VaultError
 from bot.ui.render import status_text
 
 if TYPE_CHECKING:
@@ -154,8 +155,13 @@ class Notifier:
             return 0  # nobody to tell; the changes meanwhile are told once the chat is back
         if cred.throttled_until is not None and cred.throttled_until > now:
             return 0
+        try:
+            token = self.services.credentials.token_of(cred)
+        except VaultError:  # encrypted with a key no longer configured: unusable, say so once
+            log.warning("credential %s cannot be decrypted with ENCRYPTION_KEYS", cred.id)
+            return await self._token_stopped(bot, cred)
         # max_retry_after=0: a 429 is never slept on here (it would hold a slot and the job)
-        client = self.services.api.client(self.services.credentials.token_of(cred), max_retry_after=0.0)
+        client = self.services.api.client(token, max_retry_after=0.0)
         try:
             changes = await self._scan(cred, client)
         except api_errors.InvalidToken:

@@ -13,12 +13,18 @@ from typing import TYPE_CHECKING, Any, Awaitable, TypeVar
 
 from bot.manageit.client import ManageITClient
 from bot.manageit.errors import ManageITError
+from bot.storage.vault import VaultError
 
 if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+class TokenUnreadable(Exception):
+    """The stored token cannot be decrypted with the configured keys (a key was dropped
+    before `manageit-bot rotate-keys` re-encrypted it): the user must send it again."""
 
 
 class OutcomeUnknown(Exception):
@@ -49,7 +55,11 @@ async def load_account(services: "Services", owner_chat_id: int) -> Account | No
         cred = await services.credentials.get_for_owner(session, owner_chat_id)
         if cred is None:
             return None
-        token = services.credentials.token_of(cred)
+        try:
+            token = services.credentials.token_of(cred)
+        except VaultError:  # encrypted with a key no longer configured
+            log.warning("credential %s cannot be decrypted with ENCRYPTION_KEYS", cred.id)
+            raise TokenUnreadable() from None
         return Account(cred.id, cred.owner_chat_id, cred.account_name, services.api.client(token))
 
 

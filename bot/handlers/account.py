@@ -68,7 +68,7 @@ async def on_token_text(ix: Interaction, text: str, message: Message) -> None:
 
 
 async def _connect(ix: Interaction, token: str) -> None:
-    if not token or len(token) > 500 or any(c.isspace() for c in token):
+    if not token or len(token) > 500 or not (token.isascii() and token.isprintable()) or " " in token:
         ix.await_text("token")
         await ix.show(render.token_prompt(ix.tr, ix.tr.plain("token.malformed")), new=True)
         return

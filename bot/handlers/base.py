@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from telegram import ForceReply, Message, Update
@@ -187,6 +188,11 @@ class Interaction:
         if self.auto_answer and not self._answered:
             await self.answer()
 
+    @property
+    def answered(self) -> bool:
+        """Whether this press has been answered already (a later answer shows nothing)."""
+        return self._answered
+
     async def answer(self, text: str | None = None, *, alert: bool = False) -> None:
         if self.query is None or self._answered:
             return
@@ -283,8 +289,14 @@ def _screen_fingerprint(screen: Screen) -> str:
 # -- the error boundary ----------------------------------------------------------------
 def error_key(exc: BaseException) -> tuple[str, dict]:
     """Map an exception to a message key and its values."""
+    from bot.actions.base import OutcomeUnknown, TokenUnreadable
+
     if isinstance(exc, NoAccount):
         return "error.no_token", {}
+    if isinstance(exc, TokenUnreadable):
+        return "error.token_unreadable", {}
+    if isinstance(exc, OutcomeUnknown):
+        return "error.outcome_unknown", {"name": exc.name}
     if isinstance(exc, api_errors.InvalidToken):
         return "error.invalid_token", {}
     if isinstance(exc, api_errors.ValidationFailed):
@@ -408,11 +420,16 @@ async def _typing_while_slow(ix: Interaction) -> None:
 async def show_error(ix: Interaction, exc: BaseException) -> None:
     from bot.ui import render
 
-    if not isinstance(exc, (api_errors.ManageITError, NoAccount)):
+    from bot.actions.base import OutcomeUnknown, TokenUnreadable
+
+    if not isinstance(exc, (api_errors.ManageITError, NoAccount, TokenUnreadable, OutcomeUnknown)):
         log.exception("handler failed", exc_info=exc)
     key, values = error_key(exc)
-    retry = None if isinstance(exc, (api_errors.NotFound, api_errors.InvalidToken, NoAccount)) else ix.menu.get("last_view")
-    screen = render.error_screen(ix.tr, key, values, validation_lines(exc), retry=retry)
+    final = (api_errors.NotFound, api_errors.InvalidToken, NoAccount, TokenUnreadable, OutcomeUnknown)
+    retry = None if isinstance(exc, final) else ix.menu.get("last_view")
+    # with the time of the failure: a Retry that fails alike still visibly happened
+    at = datetime.now(timezone.utc) if retry else None
+    screen = render.error_screen(ix.tr, key, values, validation_lines(exc), retry=retry, at=at)
     await ix.answer()
     try:
         await ix.show(screen)

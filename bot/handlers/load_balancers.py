@@ -7,7 +7,9 @@ flows that share their steps:
 The flow lives in ``ix.flow`` as plain data. Targets are ``{"i", "ip", "server"}``,
 services ``{"i", "src", "dst", "hc", "px", "ssl"}``; ``i`` is the short index a button
 carries. Every Confirm moves the flow's step before the API call, so a second tap finds
-nothing to send.
+nothing to send. Also in the flow: ``tpage`` / ``spage`` (the page of the targets step and
+of the server picker), ``field_errors`` (a 422's messages by step, shown on that step until
+the user changes it) and ``resume`` (a step reached from the create summary goes back to it).
 """
 from __future__ import annotations
 
@@ -22,9 +24,10 @@ from bot.i18n import to_ascii_digits
 from bot.manageit import errors as api_errors
 from bot.manageit.models import LBPlan
 from bot.ui import render, render_lb
+from bot.ui.keyboards import PAGE_SIZE
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9\-.]+$")
-NAME_MIN, NAME_MAX_CREATE, NAME_MAX_UPDATE = 6, 100, 50
+NAME_MIN, NAME_MAX_CREATE, NAME_MAX_UPDATE = 6, 100, render_lb.NAME_MAX_UPDATE
 PORT_MIN, PORT_MAX = 0, 65535
 TARGET_MAX = 253
 _HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
@@ -37,6 +40,8 @@ SUB_STEPS = {"target_pick": "targets", "target_type": "targets", "svc_src": "ser
 ALL_STEPS = (*CREATE_STEPS, *SUB_STEPS, "edit")
 TEXT_STEPS = {"name": "lb_name", "target_type": "lb_target", "svc_src": "lb_port", "svc_dst": "lb_port"}
 EDIT_GOTO = ("name", "plan", "algorithm", "targets", "services", "summary")
+# From the create summary every part can be reached; these come back to the summary when done.
+SUMMARY_GOTO = ("name", "location", "plan", "algorithm")
 
 
 # -- pure rules (unit-tested) --------------------------------------------------------------
@@ -96,16 +101,27 @@ def _page(arg: str) -> int:
     return int(arg) if arg.isdigit() else 0
 
 
+def _hash_and_page(arg: str) -> tuple[str, int]:
+    """ "<hash>" or "<hash>.<page>" (a paged screen's buttons)."""
+    head, dot, tail = arg.rpartition(".")
+    if dot and tail.isdigit():
+        return head, int(tail)
+    return arg, 0
+
+
 def _project(ix: Interaction) -> str | None:
     return ix.menu.get("project")
 
 
 async def _need_project(ix: Interaction) -> str | None:
+    """The menu's project; None (and "expired" told) when the menu has none.
+
+    The query is not answered here: the actions that use this answer before their first
+    slow step (answers=False), so that `ix.show()` can still say "up to date" on a Refresh
+    that changes nothing."""
     project = _project(ix)
     if project is None:
         await ix.answer(ix.tr.plain("callback.expired"))
-    else:
-        await ix.answer()
     return project
 
 
@@ -125,7 +141,7 @@ def _flow_plan(flow: dict) -> LBPlan | None:
 
 
 # -- list, detail, health ----------------------------------------------------------------
-@action("lb.list", answers=True)
+@action("lb.list")
 async def on_list(ix: Interaction, arg: str) -> None:
     project_hash = await _need_project(ix)
     if project_hash is None:
@@ -154,7 +170,7 @@ async def show_lb(ix: Interaction, lb_hash: str, *, notice: str | None = None, n
     await ix.show(render_lb.lb_detail(ix.tr, lb, plan, notice=notice), new=new)
 
 
-@action("lb.open", answers=True)
+@action("lb.open")
 async def on_open(ix: Interaction, arg: str) -> None:
     if await _need_project(ix) is None or not arg:
         return
@@ -162,21 +178,22 @@ async def on_open(ix: Interaction, arg: str) -> None:
     await show_lb(ix, arg)
 
 
-@action("lb.health", answers=True)
+@action("lb.health")
 async def on_health(ix: Interaction, arg: str) -> None:
     project_hash = await _need_project(ix)
-    if project_hash is None or not arg:
+    lb_hash, page = _hash_and_page(arg)
+    if project_hash is None or not lb_hash:
         return
     ix.end_flow()
     ix.menu["last_view"] = ["lb.health", arg]
     account = await ix.account()
-    lb = await account.client.load_balancers.get(project_hash, arg)
-    reports = await account.client.load_balancers.reports(project_hash, arg)
-    await ix.show(render_lb.lb_health(ix.tr, lb, reports))
+    lb = await account.client.load_balancers.get(project_hash, lb_hash)
+    reports = await account.client.load_balancers.reports(project_hash, lb_hash)
+    await ix.show(render_lb.lb_health(ix.tr, lb, reports, page))
 
 
 # -- reinstall, delete ---------------------------------------------------------------------
-@action("lb.reinst", answers=True)
+@action("lb.reinst")
 async def on_reinstall(ix: Interaction, arg: str) -> None:
     project_hash = await _need_project(ix)
     if project_hash is None or not arg:
@@ -201,7 +218,7 @@ async def on_reinstall_ok(ix: Interaction, arg: str) -> None:
     await ix.show(render_lb.reinstalled(ix.tr, lb))
 
 
-@action("lb.del", answers=True)
+@action("lb.del")
 async def on_delete(ix: Interaction, arg: str) -> None:
     project_hash = await _need_project(ix)
     if project_hash is None or not arg:
@@ -227,7 +244,7 @@ async def on_delete_ok(ix: Interaction, arg: str) -> None:
 
 
 # -- starting the flows ----------------------------------------------------------------------
-@action("lb.new", answers=True)
+@action("lb.new")
 async def on_new(ix: Interaction, arg: str) -> None:
     project_hash = await _need_project(ix)
     if project_hash is None:
@@ -238,7 +255,7 @@ async def on_new(ix: Interaction, arg: str) -> None:
     await _show_step(ix)
 
 
-@action("lb.edit", answers=True)
+@action("lb.edit")
 async def on_edit(ix: Interaction, arg: str) -> None:
     project_hash = await _need_project(ix)
     if project_hash is None or not arg:
@@ -258,6 +275,10 @@ async def on_edit(ix: Interaction, arg: str) -> None:
     flow["plan"] = lb.plan
     if plan is None:
         flow["plan_price"] = lb.price
+    if render_lb.name_too_long(flow):
+        # Created with up to 100 characters, but every PUT resends the name and an update
+        # takes 50 at most: whatever is changed, ManageIT would refuse it. Rename first.
+        flow["step"] = "name"
     await _show_step(ix)
 
 
@@ -296,9 +317,9 @@ async def _show_step(ix: Interaction, *, error: str | None = None, typed: str | 
     elif step == "edit":
         screen = render_lb.edit_menu(tr, flow, error=error)
     elif flow["name"] == EDIT:
-        screen = render_lb.edit_summary(tr, flow, errors, top)
+        screen = render_lb.edit_summary(tr, flow, flow.get("field_errors") if errors is None else errors, top)
     else:
-        screen = render_lb.summary(tr, flow, errors, top)
+        screen = render_lb.summary(tr, flow, flow.get("field_errors") if errors is None else errors, top)
     await ix.show(screen, new=new)
     if step in TEXT_STEPS and not ix.is_private:  # privacy mode: the answer must be a reply
         await ix.send(tr.t("common.reply_here", user=render.Html(ix.mention())), force_reply=True)
@@ -329,14 +350,36 @@ async def _guard(ix: Interaction, *steps: str) -> dict | None:
 
 
 def _after(flow: dict, step: str) -> str:
-    """Where a finished step leads: the next one when creating, the menu when changing."""
+    """Where a finished step leads: the next one when creating (or back to the summary
+    it was reached from), the menu when changing."""
     if flow["name"] == EDIT:
         return "edit"
+    if flow.pop("resume", None):
+        return "summary"
     return CREATE_STEPS[CREATE_STEPS.index(step) + 1]
+
+
+def _changed(flow: dict, part: str) -> None:
+    """The user changed `part`: what ManageIT said about it no longer applies."""
+    (flow.get("field_errors") or {}).pop(part, None)
 
 
 def _limit_error(ix: Interaction, flow: dict, kind: str) -> str:
     return ix.tr.plain(f"lb.limit_{kind}", plan=flow["plan_name"], max=flow[f"plan_{kind}"])
+
+
+async def _refresh_plan(ix: Interaction, flow: dict) -> None:
+    """The chosen plan's limits as ManageIT states them now (a plan may shrink while the
+    flow is open); the ones taken when it was chosen if it cannot be read."""
+    if flow.get("plan") is None:
+        return
+    account = await ix.account()
+    try:
+        plan = next((p for p in await account.client.load_balancers.plans() if p.id == flow["plan"]), None)
+    except api_errors.ManageITError:
+        return
+    if plan is not None:
+        flow.update(_plan_fields(plan))
 
 
 # -- steps -------------------------------------------------------------------------------------
@@ -350,8 +393,10 @@ async def on_name_text(ix: Interaction, text: str, message: Message) -> None:
     name, error = validate_name(text, updating=updating)
     if error:
         top = NAME_MAX_UPDATE if updating else NAME_MAX_CREATE
-        await _show_step(ix, error=ix.tr.plain(error, min=NAME_MIN, max=top), typed=name, new=True)
+        await _show_step(ix, error=ix.tr.plain(error, min=NAME_MIN, max=top), typed=render.clip(name), new=True)
         return
+    if name != flow["lb_name"]:
+        _changed(flow, "name")
     flow.update(lb_name=name, step=_after(flow, "name"))
     await _show_step(ix, new=True)
 
@@ -365,7 +410,10 @@ async def on_location(ix: Interaction, arg: str) -> None:
     location = next((loc for loc in await account.client.load_balancers.locations() if loc.id == int(arg)), None)
     if location is None:
         return await _show_step(ix)
-    flow.update(step="plan", location=location.id, location_name=location.name)
+    if location.id != flow.get("location"):
+        _changed(flow, "location")
+    flow.update(location=location.id, location_name=location.name)
+    flow["step"] = "summary" if flow.pop("resume", None) else "plan"
     await _show_step(ix)
 
 
@@ -378,6 +426,8 @@ async def on_plan(ix: Interaction, arg: str) -> None:
     plan = next((p for p in await account.client.load_balancers.plans() if p.id == int(arg)), None)
     if plan is None:
         return await _show_step(ix)
+    if plan.id != flow.get("plan"):
+        _changed(flow, "plan")
     flow.update(_plan_fields(plan))
     flow["step"] = _after(flow, "plan")
     await _show_step(ix)
@@ -388,6 +438,8 @@ async def on_algorithm(ix: Interaction, arg: str) -> None:
     flow = await _guard(ix, "algorithm")
     if flow is None or arg not in lb_actions.ALGORITHMS:
         return
+    if arg != flow.get("algorithm"):
+        _changed(flow, "algorithm")
     flow.update(algorithm=arg, step=_after(flow, "algorithm"))
     await _show_step(ix)
 
@@ -397,15 +449,37 @@ async def on_target_add(ix: Interaction, arg: str) -> None:
     flow = await _guard(ix, "targets")
     if flow is None or arg not in ("pick", "type"):
         return
+    await _refresh_plan(ix, flow)
     if not render_lb.has_room(flow, "targets"):
         return await _show_step(ix, error=_limit_error(ix, flow, "targets"))
     flow["step"] = "target_pick" if arg == "pick" else "target_type"
+    flow["spage"] = 0
     await _show_step(ix)
 
 
 def _add_target(flow: dict, ip: str, server: str = "") -> None:
     flow["targets"].append({"i": flow["seq"], "ip": ip, "server": server})
     flow["seq"] += 1
+    flow["tpage"] = (len(flow["targets"]) - 1) // PAGE_SIZE  # the page that shows the new one
+    _changed(flow, "targets")
+
+
+@action("lbf.tpg", answers=True)
+async def on_targets_page(ix: Interaction, arg: str) -> None:
+    flow = await _guard(ix, "targets")
+    if flow is None:
+        return
+    flow["tpage"] = _page(arg)
+    await _show_step(ix)
+
+
+@action("lbf.spg", answers=True)
+async def on_servers_page(ix: Interaction, arg: str) -> None:
+    flow = await _guard(ix, "target_pick")
+    if flow is None:
+        return
+    flow["spage"] = _page(arg)
+    await _show_step(ix)
 
 
 @action("lbf.tsrv", answers=True)
@@ -414,6 +488,7 @@ async def on_target_server(ix: Interaction, arg: str) -> None:
     if flow is None:
         return
     flow["step"] = "targets"
+    await _refresh_plan(ix, flow)
     if not render_lb.has_room(flow, "targets"):
         return await _show_step(ix, error=_limit_error(ix, flow, "targets"))
     server = next((s for s in await _free_servers(ix, flow) if s.hash == arg), None)
@@ -428,6 +503,7 @@ async def on_target_text(ix: Interaction, text: str, message: Message) -> None:
     if flow is None:
         ix.stop_awaiting()
         return
+    await _refresh_plan(ix, flow)
     if not render_lb.has_room(flow, "targets"):
         flow["step"] = "targets"
         return await _show_step(ix, error=_limit_error(ix, flow, "targets"), new=True)
@@ -435,7 +511,7 @@ async def on_target_text(ix: Interaction, text: str, message: Message) -> None:
     if error is None and any(t["ip"] == value for t in flow["targets"]):
         error = "lb.target_duplicate"
     if error:
-        await _show_step(ix, error=ix.tr.plain(error), typed=value, new=True)
+        await _show_step(ix, error=ix.tr.plain(error), typed=render.clip(value), new=True)
         return
     _add_target(flow, value)
     flow["step"] = "targets"
@@ -447,7 +523,10 @@ async def on_target_remove(ix: Interaction, arg: str) -> None:
     flow = await _guard(ix, "targets")
     if flow is None:
         return
+    before = len(flow["targets"])
     flow["targets"] = [t for t in flow["targets"] if str(t["i"]) != arg]
+    if len(flow["targets"]) != before:
+        _changed(flow, "targets")
     await _show_step(ix)
 
 
@@ -456,6 +535,7 @@ async def on_service_add(ix: Interaction, arg: str) -> None:
     flow = await _guard(ix, "services")
     if flow is None:
         return
+    await _refresh_plan(ix, flow)
     if not render_lb.has_room(flow, "services"):
         return await _show_step(ix, error=_limit_error(ix, flow, "services"))
     flow.update(step="svc_src", draft={"hc": True, "px": False})
@@ -469,7 +549,7 @@ async def on_port_text(ix: Interaction, text: str, message: Message) -> None:
         ix.stop_awaiting()
         return
     number, error = validate_port(text)
-    typed = to_ascii_digits(text.strip())
+    typed = render.clip(to_ascii_digits(text.strip()))  # echoed back: it may be 4000 characters
     if error is None and flow["step"] == "svc_src" and any(s["src"] == number for s in flow["services"]):
         error = "lb.port_taken"
     if error:
@@ -500,6 +580,7 @@ async def on_service_save(ix: Interaction, arg: str) -> None:
         return
     draft = flow.pop("draft", {})
     flow["step"] = "services"
+    await _refresh_plan(ix, flow)
     if not render_lb.has_room(flow, "services"):
         return await _show_step(ix, error=_limit_error(ix, flow, "services"))
     if "src" in draft and "dst" in draft and not any(s["src"] == draft["src"] for s in flow["services"]):
@@ -507,6 +588,7 @@ async def on_service_save(ix: Interaction, arg: str) -> None:
                                  "hc": bool(draft.get("hc")), "px": bool(draft.get("px")), "ssl": False,
                                  "protocol": "tcp"})
         flow["seq"] += 1
+        _changed(flow, "services")
     await _show_step(ix)
 
 
@@ -515,7 +597,10 @@ async def on_service_remove(ix: Interaction, arg: str) -> None:
     flow = await _guard(ix, "services")
     if flow is None:
         return
+    before = len(flow["services"])
     flow["services"] = [s for s in flow["services"] if str(s["i"]) != arg]
+    if len(flow["services"]) != before:
+        _changed(flow, "services")
     await _show_step(ix)
 
 
@@ -527,6 +612,7 @@ async def on_service_ssl(ix: Interaction, arg: str) -> None:
     for s in flow["services"]:
         if str(s["i"]) == arg:
             s["ssl"] = not s.get("ssl", False)
+            _changed(flow, "services")
     await _show_step(ix)
 
 
@@ -544,13 +630,20 @@ async def on_next(ix: Interaction, arg: str) -> None:
 
 @action("lbf.go", answers=True)
 async def on_goto(ix: Interaction, arg: str) -> None:
-    """Jump to a part: from the change menu, or from the create summary to targets/services."""
+    """Jump to a part: from the change menu, or from the create summary to any step (a 422
+    names the part it is about; name to algorithm come back to the summary when done)."""
     flow = await _guard(ix, "edit", "summary")
-    if flow is None or arg not in EDIT_GOTO:
+    if flow is None:
         return
-    if flow["name"] == CREATE and arg not in ("targets", "services"):
+    if flow["name"] == CREATE:
+        if flow["step"] != "summary" or arg not in (*SUMMARY_GOTO, "targets", "services"):
+            return
+        flow.pop("resume", None)
+        if arg in SUMMARY_GOTO:
+            flow["resume"] = "summary"
+    elif arg not in EDIT_GOTO:
         return
-    if arg == "summary" and not render_lb.changes(ix.tr, flow):
+    if arg == "summary" and (not render_lb.changes(ix.tr, flow) or render_lb.name_too_long(flow)):
         return await _show_step(ix)
     flow["step"] = arg
     await _show_step(ix)
@@ -570,6 +663,8 @@ async def on_back(ix: Interaction, arg: str) -> None:
         if step == "edit":
             return await _cancel(ix, flow)
         flow["step"] = "edit"
+    elif flow.pop("resume", None) and step in SUMMARY_GOTO:
+        flow["step"] = "summary"  # reached from the summary: back to it, nothing changed
     else:
         index = CREATE_STEPS.index(step)
         if index == 0:
@@ -605,7 +700,8 @@ async def on_confirm(ix: Interaction, arg: str) -> None:
     flow = await _guard(ix, "summary")
     if flow is None:  # a second tap, or a stale summary: nothing is sent twice
         return
-    if render_lb.over_limit(flow) or (flow["name"] == EDIT and not render_lb.changes(ix.tr, flow)):
+    if render_lb.over_limit(flow) or (flow["name"] == EDIT and (not render_lb.changes(ix.tr, flow)
+                                                                 or render_lb.name_too_long(flow))):
         return await _show_step(ix)
     flow["step"] = "submitting"
     account = await ix.account()
@@ -633,8 +729,10 @@ async def on_confirm(ix: Interaction, arg: str) -> None:
         key, values = error_key(exc)
         fields = exc.errors if isinstance(exc, api_errors.ValidationFailed) and exc.errors else {}
         grouped = render_lb.group_errors(fields)
-        if not fields:
-            grouped = {"": validation_lines(exc)}
+        if fields:  # each part's messages stay on its step until the user changes that part
+            flow["field_errors"] = {k: v for k, v in grouped.items() if k}
+        else:
+            grouped = {**(flow.get("field_errors") or {}), "": validation_lines(exc)}
         await _show_step(ix, errors=grouped, top=(ix.tr.plain(key, **values),))
         return
     ix.end_flow()

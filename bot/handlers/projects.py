@@ -6,6 +6,7 @@ from telegram.ext import ContextTypes
 
 from bot.actions import projects as project_actions
 from bot.handlers.base import Interaction, action, run_guarded, text_input
+from bot.i18n import clean_text
 from bot.manageit import errors as api_errors
 from bot.ui import render
 
@@ -89,7 +90,7 @@ async def on_name_text(ix: Interaction, text: str, message: Message) -> None:
     if ix.flow.get("name") != "project_name":
         ix.stop_awaiting()
         return
-    name = " ".join(text.split())
+    name = " ".join(clean_text(text).split())
     renaming = ix.flow.get("renaming")
     if len(name) < (1 if renaming else NAME_MIN) or len(name) > NAME_MAX:
         await _ask_name(ix, ix.tr.plain("project.name_length", min=NAME_MIN, max=NAME_MAX), new=True)

@@ -2,6 +2,7 @@
 (location → plan → OS → version → hostname → password → summary → confirm)."""
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import string
@@ -87,14 +88,20 @@ async def on_password(ix: Interaction, arg: str) -> None:
         await ix.answer(ix.tr.plain("server.password_private_only"), alert=True)
         return
     account = await ix.account()
-    server = await account.client.servers.get(project_hash, arg)
+    fetch = asyncio.ensure_future(account.client.servers.get(project_hash, arg))
+    done, _ = await asyncio.wait({fetch}, timeout=PASSWORD_ALERT_WAIT)
+    if not done:  # slow API: stop the spinner now; the password comes as a private message
+        await ix.answer()
+    server = await fetch
     if not server.password:
         await ix.answer(ix.tr.plain("server.password_none"), alert=True)
+        if ix.answered:
+            await ix.send(ix.tr.t("server.password_none"))
         return
     text = ix.tr.plain("server.password_alert", name=render.clip(server.name, 30), password=server.password)
     if len(text) > ANSWER_MAX:
         text = server.password  # the password alone, whole, rather than a cut one
-    if len(text) > ANSWER_MAX:  # longer than an alert can hold: a private message instead
+    if len(text) > ANSWER_MAX or ix.answered:  # too long for an alert, or too late: a private message
         await ix.answer()
         sent = await ix.send(render.password_message(ix.tr, server.name, server.password))
         if sent is not None:
@@ -105,6 +112,7 @@ async def on_password(ix: Interaction, arg: str) -> None:
 
 
 PASSWORD_MESSAGE_SECONDS = 60
+PASSWORD_ALERT_WAIT = 5.0  # seconds a press may spin while the password is fetched
 
 
 async def _delete_later(context) -> None:
@@ -156,6 +164,10 @@ def validate_hostname(text: str) -> tuple[str, str | None]:
         return hostname, "create.hostname_long"
     if not HOSTNAME_RE.match(hostname):
         return hostname, "create.hostname_chars"
+    # The API takes these, but no resolver or OS does: a label starts and ends with a
+    # letter or digit, and labels are never empty.
+    if any(not label or label[0] == "-" or label[-1] == "-" for label in hostname.split(".")):
+        return hostname, "create.hostname_labels"
     return hostname, None
 
 
@@ -187,7 +199,7 @@ async def _show_step(ix: Interaction, *, error: str | None = None, typed: str | 
     ix.stop_awaiting()
     if step == "location":
         locations = [loc for loc in await client.servers.locations() if loc.visible]
-        screen = render.pick_location(ix.tr, locations)
+        screen = render.pick_location(ix.tr, locations, flow.get("page", 0))
     elif step == "plan":
         plans = [p for p in await client.servers.plans(flow["location"]) if p.visible]
         screen = render.pick_plan(ix.tr, flow["location_name"], plans, flow.get("page", 0))
@@ -199,7 +211,7 @@ async def _show_step(ix: Interaction, *, error: str | None = None, typed: str | 
         if image is None:
             flow["step"] = "os"
             return await _show_step(ix, new=new)
-        screen = render.pick_version(ix.tr, image, image.visible_versions())
+        screen = render.pick_version(ix.tr, image, image.visible_versions(), flow.get("page", 0))
     elif step == "hostname":
         ix.await_text("hostname")
         screen = render.ask_hostname(ix.tr, error, typed)
@@ -234,6 +246,24 @@ async def on_location(ix: Interaction, arg: str) -> None:
     if location is None:
         return await _stale(ix)
     flow.update(step="plan", location=location.id, location_name=location.name, page=0)
+    await _show_step(ix)
+
+
+@action("sc.locs")
+async def on_locations_page(ix: Interaction, arg: str) -> None:
+    flow = _flow_or_none(ix, "location")
+    if flow is None:
+        return await _stale(ix)
+    flow["page"] = _page(arg)
+    await _show_step(ix)
+
+
+@action("sc.vers")
+async def on_versions_page(ix: Interaction, arg: str) -> None:
+    flow = _flow_or_none(ix, "version")
+    if flow is None:
+        return await _stale(ix)
+    flow["page"] = _page(arg)
     await _show_step(ix)
 
 
@@ -274,7 +304,7 @@ async def on_os(ix: Interaction, arg: str) -> None:
     flow = _flow_or_none(ix, "os")
     if flow is None or not arg.isdigit():
         return await _stale(ix)
-    flow.update(step="version", os_image=int(arg))
+    flow.update(step="version", os_image=int(arg), page=0)
     await _show_step(ix)
 
 
@@ -357,8 +387,9 @@ async def on_back(ix: Interaction, arg: str) -> None:
     if flow is None:
         return await _stale(ix)
     index = STEPS.index(flow["step"])
-    if index == 0:
-        return await on_cancel(ix, arg)
+    if index == 0:  # back from the first step: where the flow began, the server list
+        ix.end_flow()
+        return await on_list(ix, "0")
     flow["step"] = STEPS[index - 1]
     flow["page"] = 0
     if flow["step"] == "password":

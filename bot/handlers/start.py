@@ -14,7 +14,8 @@ async def main_menu_screen(ix: Interaction):
     async with ix.services.db.session() as session:
         cred = await ix.services.credentials.get_for_owner(session, ix.user.id)
         if cred is not None:
-            acct_name = cred.account_name or cred.account_email or "✓"
+            # the email is private: in a group only the account's name is shown
+            acct_name = cred.account_name or (cred.account_email if ix.is_private else None) or "✓"
     return render.main_menu(ix.tr, first_name=ix.user.first_name, account_name=acct_name)
 
 

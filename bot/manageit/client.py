@@ -97,8 +97,8 @@ class _Secret:
 def _seg(value: Any) -> str:
     """One URL path segment (a hash or an id), safely quoted."""
     text = str(getattr(value, "hash", value))
-    if not text:
-        raise ValueError("empty identifier")
+    if not text or text in (".", ".."):  # a dot segment would be folded into another path
+        raise ValueError("not an identifier")
     return quote(text, safe="")
 
 

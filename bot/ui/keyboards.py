@@ -11,6 +11,7 @@ from typing import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.i18n import clean_text
 from bot.ui.callbacks import Callback
 
 PAGE_SIZE = 8
@@ -33,7 +34,7 @@ class Screen:
 
 
 def _label(text: str) -> str:
-    text = " ".join(text.split())
+    text = " ".join(clean_text(text, keep_isolates=True).split())
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 

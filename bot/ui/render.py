@@ -7,6 +7,7 @@ isolates every value.
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Sequence
 
 from bot.i18n import Html, Translator
@@ -229,9 +230,11 @@ def _flow_nav(tr: Translator, back_to: bool = True) -> list[Button]:
     return row
 
 
-def pick_location(tr: Translator, locations: Sequence[Location]) -> Screen:
-    rows = [[Button(loc.name + (" ★" if loc.is_default else ""), "sc.loc", str(loc.id))] for loc in locations]
-    rows.append(_flow_nav(tr, back_to=False))
+def pick_location(tr: Translator, locations: Sequence[Location], page: int = 0) -> Screen:
+    pg = paginate(list(locations), page)
+    rows = [[Button(loc.name + (" ★" if loc.is_default else ""), "sc.loc", str(loc.id))] for loc in pg.items]
+    rows.append(_pager(tr, pg, "sc.locs"))
+    rows.append(_flow_nav(tr))  # Back: to the server list
     return Screen(_step(tr, 1, "create.location"), rows)
 
 
@@ -262,8 +265,10 @@ def pick_os(tr: Translator, images: Sequence[OSImage], page: int) -> Screen:
     return Screen(_step(tr, 3, "create.os"), rows)
 
 
-def pick_version(tr: Translator, image: OSImage, versions: Sequence[OSVersion]) -> Screen:
-    rows = [[Button(f"{image.name} {v.version}", "sc.ver", str(v.id))] for v in versions]
+def pick_version(tr: Translator, image: OSImage, versions: Sequence[OSVersion], page: int = 0) -> Screen:
+    pg = paginate(list(versions), page)
+    rows = [[Button(f"{image.name} {v.version}", "sc.ver", str(v.id))] for v in pg.items]
+    rows.append(_pager(tr, pg, "sc.vers"))
     rows.append(_flow_nav(tr))
     return Screen(_step(tr, 4, "create.version", os=image.name), rows)
 
@@ -340,8 +345,14 @@ def generated_password(tr: Translator, password: str) -> str:
 
 
 # -- errors -----------------------------------------------------------------------------
-def error_screen(tr: Translator, key: str, values: dict, details: Sequence[str], retry: list | None) -> Screen:
-    text = _lines(tr.t(key, **values), *(tr.t("common.error_line", error=d) for d in details))
+def error_screen(tr: Translator, key: str, values: dict, details: Sequence[str], retry: list | None,
+                 at: datetime | None = None) -> Screen:
+    """`at`: when it failed, shown so that a Retry failing alike visibly happened."""
+    text = _lines(
+        tr.t(key, **values),
+        *(tr.t("common.error_line", error=d) for d in details),
+        tr.t("error.at", time=tr.clock(at)) if at is not None else None,
+    )
     rows = []
     if retry:
         rows.append([Button(tr.plain("btn.retry"), retry[0], retry[1])])

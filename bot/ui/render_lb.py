@@ -12,14 +12,26 @@ from typing import Mapping, Sequence
 
 from bot.i18n import Html, Translator
 from bot.manageit.models import BackendServer, LBPlan, LoadBalancer, Location, Server
-from bot.ui.keyboards import Button, Screen, paginate, pager_row
-from bot.ui.render import back, status_text
+from bot.ui.keyboards import PAGE_SIZE, Button, Page, Screen, paginate, pager_row
+from bot.ui.render import back, clip, status_text
 
 CREATE_TOTAL = 7
 CREATE_NUMBERS = {"name": 1, "location": 2, "plan": 3, "algorithm": 4, "targets": 5, "target_pick": 5,
                   "target_type": 5, "services": 6, "svc_src": 6, "svc_dst": 6, "svc_opts": 6, "summary": 7}
 # Where a 422 field belongs: the first part of its name ("targets.1.ip" → targets).
 FIELD_STEPS = ("name", "location", "plan", "algorithm", "targets", "services")
+NAME_MAX_UPDATE = 50  # the API's limit on a name sent by an update (every PUT resends it)
+# Telegram refuses a message over 4096 characters; a long list is cut or paged so that
+# every screen fits for the biggest plan (150 targets, 30 services).
+LIST_MAX = PAGE_SIZE  # targets / services listed on the detail and the create summary
+CHANGES_MAX = 10  # change lines listed on the change menu and its summary
+ERRORS_MAX = 5  # API messages shown for one part
+ERROR_MAX = 200  # characters of one API message
+HEALTH_LINES = 24  # target lines on one page of the health report, shared among its backends
+HEALTH_MIN = 2  # target lines a backend gets at least
+ADDRESS_MAX = 64  # characters of a target's address in a list (an IPv6 address has at most 39)
+SERVER_MAX = 48  # characters of a server's name beside its address
+BACKEND_MAX = 48  # characters of a backend's name
 
 
 def _lines(*parts: str | None) -> str:
@@ -28,6 +40,11 @@ def _lines(*parts: str | None) -> str:
 
 def _code(tr: Translator, text: str) -> Html:
     return Html(f"<code>{tr.isolate(html.escape(text, quote=False))}</code>")
+
+
+def _address(tr: Translator, address: str) -> Html:
+    """A target's address in a list: a host name may have 253 characters, 150 of them 38,000."""
+    return _code(tr, clip(address, ADDRESS_MAX))
 
 
 def port(tr: Translator, value: int) -> str:
@@ -45,8 +62,39 @@ def _onoff(tr: Translator, value: bool) -> str:
     return tr.plain("lb.on" if value else "lb.off")
 
 
+def _more(tr: Translator, total: int, shown: int) -> list[str]:
+    """The line "… and N more" under a list cut at `shown` items."""
+    return [tr.t("lb.more", count=total - shown)] if total > shown else []
+
+
 def _error_lines(tr: Translator, errors: Sequence[str] | None) -> list[str]:
-    return [tr.t("common.error_line", error=e) for e in errors or ()]
+    unique = list(dict.fromkeys(errors or ()))  # 150 targets can bring 150 alike messages
+    lines = [tr.t("common.error_line", error=clip(e, ERROR_MAX)) for e in unique[:ERRORS_MAX]]
+    return lines + _more(tr, len(unique), ERRORS_MAX)
+
+
+def field_errors(flow: dict, step: str) -> list[str]:
+    """What ManageIT said about a part on the last Confirm, until the user changes that part."""
+    return list((flow.get("field_errors") or {}).get(step, ()))
+
+
+def name_too_long(flow: dict) -> bool:
+    """Changing: the name is longer than an update may send (the create limit is 100)."""
+    return flow.get("name") == "lb_edit" and len(flow.get("lb_name") or "") > NAME_MAX_UPDATE
+
+
+def _name_warning(tr: Translator, flow: dict) -> list[str]:
+    if not name_too_long(flow):
+        return []
+    return [tr.t("lb.edit.name_too_long", length=len(flow["lb_name"]), max=NAME_MAX_UPDATE)]
+
+
+def _pager(tr: Translator, page: Page, action: str, prefix: str = "") -> list[Button]:
+    """« 2/5 » buttons; with `prefix`, the argument is "<prefix>.<page>"."""
+    row = pager_row(page, action, tr.plain("btn.page", current=page.number + 1, total=page.count))
+    if not prefix:
+        return row
+    return [b if b.action == "noop" else Button(b.label, b.action, f"{prefix}.{b.arg}") for b in row]
 
 
 def _nav(tr: Translator, *, back_to: bool = True) -> list[Button]:
@@ -76,8 +124,9 @@ def service_text(tr: Translator, svc: Mapping, *, with_ssl: bool = True, bullet:
 
 def target_text(tr: Translator, target: Mapping) -> str:
     if target.get("server"):
-        return tr.t("lb.target_line_server", address=_code(tr, target["ip"]), server=target["server"])
-    return tr.t("lb.target_line", address=_code(tr, target["ip"]))
+        return tr.t("lb.target_line_server", address=_address(tr, target["ip"]),
+                    server=clip(target["server"], SERVER_MAX))
+    return tr.t("lb.target_line", address=_address(tr, target["ip"]))
 
 
 def target_label(target: Mapping) -> str:
@@ -141,9 +190,11 @@ def lb_detail(tr: Translator, lb: LoadBalancer, plan: LBPlan | None, *, notice: 
         created=tr.ago(lb.created_at_text),
         ips=Html(_ips(tr, lb)),
         services_count=len(services),
-        services=Html("\n".join(service_text(tr, s) for s in services) or tr.t("lb.none")),
+        services=Html(_lines(*[service_text(tr, s) for s in services[:LIST_MAX]], *_more(tr, len(services), LIST_MAX))
+                      or tr.t("lb.none")),
         targets_count=len(lb.targets),
-        targets=Html("\n".join(tr.t("lb.target_line", address=_code(tr, t.ip)) for t in lb.targets) or tr.t("lb.none")),
+        targets=Html(_lines(*[tr.t("lb.target_line", address=_address(tr, t.ip)) for t in lb.targets[:LIST_MAX]],
+                            *_more(tr, len(lb.targets), LIST_MAX)) or tr.t("lb.none")),
     )
     if notice:
         text = notice + "\n\n" + text
@@ -156,24 +207,50 @@ def lb_detail(tr: Translator, lb: LoadBalancer, plan: LBPlan | None, *, notice: 
     return Screen(text, rows)
 
 
-def lb_health(tr: Translator, lb: LoadBalancer, reports: Mapping[str, Sequence[BackendServer]]) -> Screen:
+def _health_address(tr: Translator, s: BackendServer) -> Html:
+    return _address(tr, f"{s.server}:{s.port}" if s.port else s.server)
+
+
+def _backend_lines(tr: Translator, servers: Sequence[BackendServer], room: int) -> list[str]:
+    """A backend's targets, DOWN first; when they are more than `room`, the UP ones as a count."""
+    down = [s for s in servers if not s.is_up]
+    up = [s for s in servers if s.is_up]
+    if not servers:
+        return [tr.t("lb.none")]
+    if len(servers) <= room:
+        return [tr.t("lb.health.up" if s.is_up else "lb.health.down", address=_health_address(tr, s))
+                for s in (*down, *up)]
+    lines = [tr.t("lb.health.down", address=_health_address(tr, s)) for s in down[:room]]
+    if len(down) > room:
+        lines.append(tr.t("lb.health.down_more", count=len(down) - room))
+    if up:
+        lines.append(tr.t("lb.health.up_count", count=len(up)))
+    return lines
+
+
+def lb_health(tr: Translator, lb: LoadBalancer, reports: Mapping[str, Sequence[BackendServer]],
+              page: int = 0) -> Screen:
+    """The health report, paged by backend (at most PAGE_SIZE a page); a backend with more
+    targets than its share of the page lists the DOWN ones and counts the UP ones."""
     parts = [tr.t("lb.health.title", name=lb.name)]
     running = lb.real_status.strip().lower() == "started" if lb.real_status else False
     if not running:
         now = lb.status if lb.status and lb.status.strip().lower() != "active" else lb.real_status
         parts.append(tr.t("lb.health.not_running", status=status_text(tr, now)))
+    pg = paginate(list(reports.items()), page)
     if not reports:
         parts += ["", tr.t("lb.health.empty")]
-    for backend, servers in reports.items():
+    elif pg.count > 1:
+        first = pg.number * PAGE_SIZE + 1
+        parts.append(tr.t("lb.health.range", first=first, last=first + len(pg.items) - 1, total=len(reports)))
+    room = max(HEALTH_MIN, HEALTH_LINES // max(1, len(pg.items)))
+    for backend, servers in pg.items:
         up = sum(1 for s in servers if s.is_up)
-        parts += ["", tr.t("lb.health.backend", backend=backend, up=up, total=len(servers))]
-        for s in servers:
-            key = "lb.health.up" if s.is_up else "lb.health.down"
-            parts.append(tr.t(key, address=_code(tr, f"{s.server}:{s.port}" if s.port else s.server)))
-        if not servers:
-            parts.append(tr.t("lb.none"))
+        parts += ["", tr.t("lb.health.backend", backend=clip(backend, BACKEND_MAX), up=up, total=len(servers))]
+        parts += _backend_lines(tr, servers, room)
     rows = [
-        [Button(tr.plain("btn.refresh"), "lb.health", lb.hash)],
+        _pager(tr, pg, "lb.health", lb.hash),
+        [Button(tr.plain("btn.refresh"), "lb.health", f"{lb.hash}.{pg.number}" if pg.number else lb.hash)],
         [back(tr, "lb.open", lb.hash)],
     ]
     return Screen(_lines(*parts), rows)
@@ -213,14 +290,22 @@ def ask_name(tr: Translator, flow: dict, *, error: str | None = None, typed: str
         prompt = tr.t("lb.edit.ask_name", name=flow["lb_name"])
     else:
         prompt = tr.t("lb.create.name")
-    text = _lines(_head(tr, flow), prompt, tr.t("lb.input_error", error=error, typed=typed or "") if error else None)
-    return Screen(text, [_nav(tr, back_to=flow.get("name") == "lb_edit")])
+    text = _lines(_head(tr, flow), *_name_warning(tr, flow), prompt, *_error_lines(tr, field_errors(flow, "name")),
+                  _input_error(tr, error, typed))
+    return Screen(text, [_nav(tr, back_to=flow.get("name") == "lb_edit" or bool(flow.get("resume")))])
+
+
+def _input_error(tr: Translator, error: str | None, typed: str | None) -> str | None:
+    """The reason a typed answer was refused, with what was typed (clipped: it may be 4000 characters)."""
+    return tr.t("lb.input_error", error=error, typed=clip(typed or "")) if error else None
 
 
 def pick_location(tr: Translator, flow: dict, locations: Sequence[Location]) -> Screen:
     rows = [[Button(loc.name + (" ★" if loc.is_default else ""), "lbf.loc", str(loc.id))] for loc in locations]
     rows.append(_nav(tr))
-    return Screen(_lines(_head(tr, flow), tr.t("lb.create.location", name=flow["lb_name"])), rows)
+    text = _lines(_head(tr, flow), tr.t("lb.create.location", name=flow["lb_name"]),
+                  *_error_lines(tr, field_errors(flow, "location")))
+    return Screen(text, rows)
 
 
 def pick_plan(tr: Translator, flow: dict, plans: Sequence[LBPlan]) -> Screen:
@@ -235,7 +320,7 @@ def pick_plan(tr: Translator, flow: dict, plans: Sequence[LBPlan]) -> Screen:
         intro = tr.t("lb.create.plan", location=flow["location_name"])
     rows = [[Button(plan_label(tr, p), "lbf.plan", str(p.id))] for p in plans]
     rows.append(_nav(tr))
-    return Screen(_lines(_head(tr, flow), intro, *lines), rows)
+    return Screen(_lines(_head(tr, flow), intro, *lines, *_error_lines(tr, field_errors(flow, "plan"))), rows)
 
 
 def pick_algorithm(tr: Translator, flow: dict) -> Screen:
@@ -244,6 +329,7 @@ def pick_algorithm(tr: Translator, flow: dict) -> Screen:
         tr.t("lb.pick_algorithm"),
         tr.t("lb.algo_line", name=tr.plain("lb.algo.roundrobin"), help=tr.plain("lb.algo.roundrobin_help")),
         tr.t("lb.algo_line", name=tr.plain("lb.algo.leastconn"), help=tr.plain("lb.algo.leastconn_help")),
+        *_error_lines(tr, field_errors(flow, "algorithm")),
     )
     rows = []
     for algo in ("roundrobin", "leastconn"):
@@ -290,20 +376,24 @@ def _done_button(tr: Translator, flow: dict) -> Button:
 
 
 def targets_screen(tr: Translator, flow: dict, *, error: str | None = None) -> Screen:
-    items = [target_text(tr, t) for t in flow["targets"]] or [tr.t("lb.none")]
+    """The targets, a page (PAGE_SIZE) at a time, each with its Remove button."""
+    pg = paginate(flow["targets"], flow.get("tpage", 0))
+    items = [target_text(tr, t) for t in pg.items] or [tr.t("lb.none")]
     text = _lines(
         _head(tr, flow),
         tr.t("lb.targets.title", count=Html(_count(tr, flow, "targets"))),
         tr.t("lb.targets.help"),
         *items,
         *_limit_lines(tr, flow, "targets"),
+        *_error_lines(tr, field_errors(flow, "targets")),
         *_error_lines(tr, [error] if error else None),
     )
     rows: list[list[Button]] = []
     if has_room(flow, "targets"):
         rows.append([Button(tr.plain("lb.btn.from_servers"), "lbf.tadd", "pick"),
                      Button(tr.plain("lb.btn.type_target"), "lbf.tadd", "type")])
-    rows += [[Button(tr.plain("lb.btn.remove", item=target_label(t)), "lbf.trm", str(t["i"]))] for t in flow["targets"]]
+    rows += [[Button(tr.plain("lb.btn.remove", item=target_label(t)), "lbf.trm", str(t["i"]))] for t in pg.items]
+    rows.append(_pager(tr, pg, "lbf.tpg"))
     if "targets" not in over_limit(flow):
         rows.append([_done_button(tr, flow)])
     rows.append(_nav(tr))
@@ -315,15 +405,16 @@ def pick_server(tr: Translator, flow: dict, servers: Sequence[Server]) -> Screen
         text = _lines(_head(tr, flow), tr.t("lb.pick_server", project=flow["project_name"]))
     else:
         text = _lines(_head(tr, flow), tr.t("lb.pick_server_none", project=flow["project_name"]))
+    pg = paginate(list(servers), flow.get("spage", 0))
     rows = [[Button(tr.plain("lb.server_item", name=s.name, ip=s.primary_ipv4 or ""), "lbf.tsrv", s.hash)]
-            for s in servers[:20]]
+            for s in pg.items]
+    rows.append(_pager(tr, pg, "lbf.spg"))
     rows.append(_nav(tr))
     return Screen(text, rows)
 
 
 def ask_target(tr: Translator, flow: dict, *, error: str | None = None, typed: str | None = None) -> Screen:
-    text = _lines(_head(tr, flow), tr.t("lb.ask_target"),
-                  tr.t("lb.input_error", error=error, typed=typed or "") if error else None)
+    text = _lines(_head(tr, flow), tr.t("lb.ask_target"), _input_error(tr, error, typed))
     return Screen(text, [_nav(tr)])
 
 
@@ -336,6 +427,7 @@ def services_screen(tr: Translator, flow: dict, *, error: str | None = None) -> 
         tr.t("lb.services.help_edit" if edit else "lb.services.help"),
         *items,
         *_limit_lines(tr, flow, "services"),
+        *_error_lines(tr, field_errors(flow, "services")),
         *_error_lines(tr, [error] if error else None),
     )
     rows: list[list[Button]] = []
@@ -361,7 +453,7 @@ def ask_port(tr: Translator, flow: dict, which: str, *, error: str | None = None
         prompt = tr.t("lb.ask_source", number=number)
     else:
         prompt = tr.t("lb.ask_destination", number=number, source=port(tr, flow["draft"]["src"]))
-    text = _lines(_head(tr, flow), prompt, tr.t("lb.input_error", error=error, typed=typed or "") if error else None)
+    text = _lines(_head(tr, flow), prompt, _input_error(tr, error, typed))
     return Screen(text, [_nav(tr)])
 
 
@@ -403,10 +495,12 @@ def summary(tr: Translator, flow: dict, errors: Mapping[str, Sequence[str]] | No
                             services=flow["plan_services"], targets=flow["plan_targets"])),
         *block("algorithm", tr.t("lb.sum.algorithm", algorithm=algorithm_name(tr, flow["algorithm"]))),
         *block("targets", tr.t("lb.sum.targets", count=Html(_count(tr, flow, "targets"))),
-               *([target_text(tr, t) for t in flow["targets"]] or [tr.t("lb.none")]),
+               *([target_text(tr, t) for t in flow["targets"][:LIST_MAX]] or [tr.t("lb.none")]),
+               *_more(tr, len(flow["targets"]), LIST_MAX),
                *(_limit_lines(tr, flow, "targets") if "targets" in over else [])),
         *block("services", tr.t("lb.sum.services", count=Html(_count(tr, flow, "services"))),
-               *([service_text(tr, s, with_ssl=False) for s in flow["services"]] or [tr.t("lb.none")]),
+               *([service_text(tr, s, with_ssl=False) for s in flow["services"][:LIST_MAX]] or [tr.t("lb.none")]),
+               *_more(tr, len(flow["services"]), LIST_MAX),
                *(_limit_lines(tr, flow, "services") if "services" in over else [])),
         tr.t("lb.sum.price", monthly=tr.price(flow["plan_price"])),
         *_error_lines(tr, _errors_for(errors, "")),
@@ -414,6 +508,11 @@ def summary(tr: Translator, flow: dict, errors: Mapping[str, Sequence[str]] | No
     rows = []
     if not over:
         rows.append([Button(tr.plain("lb.btn.confirm_create"), "lbf.confirm")])
+    # Every part can be changed from here: a 422 names the part it is about.
+    rows.append([Button(tr.plain("lb.btn.name"), "lbf.go", "name"),
+                 Button(tr.plain("lb.btn.location"), "lbf.go", "location")])
+    rows.append([Button(tr.plain("lb.btn.plan"), "lbf.go", "plan"),
+                 Button(tr.plain("lb.btn.algorithm"), "lbf.go", "algorithm")])
     rows.append([Button(tr.plain("lb.btn.targets", count=len(flow["targets"])), "lbf.go", "targets"),
                  Button(tr.plain("lb.btn.services", count=len(flow["services"])), "lbf.go", "services")])
     rows.append(_nav(tr))
@@ -454,12 +553,12 @@ def changes(tr: Translator, flow: dict) -> list[str]:
     now_ips = [t["ip"] for t in flow["targets"]]
     for ip in orig["targets"]:
         if ip not in now_ips:
-            out.append(tr.t("lb.chg.target_removed", address=_code(tr, ip)))
+            out.append(tr.t("lb.chg.target_removed", address=_address(tr, ip)))
     for t in flow["targets"]:
         if t["ip"] not in orig["targets"]:
-            address = _code(tr, t["ip"])
+            address = _address(tr, t["ip"])
             if t.get("server"):  # a server picked from the list: say which
-                address = Html(tr.t("lb.target_named", address=address, server=t["server"]))
+                address = Html(tr.t("lb.target_named", address=address, server=clip(t["server"], SERVER_MAX)))
             out.append(tr.t("lb.chg.target_added", address=address))
     before = {s["src"]: s for s in orig["services"]}
     after = {s["src"]: s for s in flow["services"]}
@@ -483,6 +582,7 @@ def edit_menu(tr: Translator, flow: dict, *, error: str | None = None) -> Screen
     parts = [
         _head(tr, flow),
         tr.t("lb.edit.intro"),
+        *_name_warning(tr, flow),
         "",
         tr.t("lb.sum.name", name=flow["lb_name"]),
         tr.t("lb.sum.plan", plan=flow["plan_name"] or "—", performance=flow.get("plan_performance") or "—",
@@ -493,7 +593,8 @@ def edit_menu(tr: Translator, flow: dict, *, error: str | None = None) -> Screen
         tr.t("lb.sum.services", count=Html(_count(tr, flow, "services"))),
         "",
         tr.t("lb.edit.changes") if diff else tr.t("lb.edit.nothing"),
-        *diff,
+        *diff[:CHANGES_MAX],
+        *_more(tr, len(diff), CHANGES_MAX),
         *_error_lines(tr, [error] if error else None),
     ]
     for kind in over_limit(flow):
@@ -504,7 +605,7 @@ def edit_menu(tr: Translator, flow: dict, *, error: str | None = None) -> Screen
         [Button(tr.plain("lb.btn.targets", count=len(flow["targets"])), "lbf.go", "targets"),
          Button(tr.plain("lb.btn.services", count=len(flow["services"])), "lbf.go", "services")],
     ]
-    if diff:
+    if diff and not name_too_long(flow):  # a PUT with that name would be refused: rename first
         rows.append([Button(tr.plain("lb.btn.review"), "lbf.go", "summary")])
     rows.append([Button(tr.plain("btn.cancel"), "lbf.cancel")])
     return Screen(_lines(*parts), rows)
@@ -523,7 +624,9 @@ def edit_summary(tr: Translator, flow: dict, errors: Mapping[str, Sequence[str]]
         _head(tr, flow),
         tr.t("lb.edit.summary", name=flow["orig"]["lb_name"]),
         *_error_lines(tr, top),
-        *(diff or [tr.t("lb.edit.nothing")]),
+        *_name_warning(tr, flow),
+        *(diff[:CHANGES_MAX] or [tr.t("lb.edit.nothing")]),
+        *_more(tr, len(diff), CHANGES_MAX),
         "",
         *block("name", tr.t("lb.sum.name", name=flow["lb_name"])),
         *block("plan", tr.t("lb.sum.plan_price", plan=flow["plan_name"] or "—", monthly=tr.price(flow["plan_price"]))),
@@ -535,7 +638,7 @@ def edit_summary(tr: Translator, flow: dict, errors: Mapping[str, Sequence[str]]
         *_error_lines(tr, _errors_for(errors, "")),
     ]
     rows = []
-    if diff and not over:
+    if diff and not over and not name_too_long(flow):
         rows.append([Button(tr.plain("lb.btn.confirm_save"), "lbf.confirm")])
     rows.append(_nav(tr))
     return Screen(_lines(*parts), rows)

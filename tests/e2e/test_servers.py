@@ -104,12 +104,18 @@ async def test_back_and_cancel(alice, sandbox, no_refusals):
 
 async def test_sandbox_500_ends_in_a_message_and_a_retry(alice, sandbox, no_refusals):
     await connect(alice)
-    sandbox.state.config.fail_next = 10  # more than the client's GET retries
+    sandbox.state.config.error_rate = 1.0  # every request answers 500, retries included
     await alice.say("/projects")
     msg = await alice.expect_key("error.server")
     retry = alice.label("btn.retry")
     assert any(b["text"] == retry for row in msg["buttons"] for b in row)
-    sandbox.state.config.fail_next = 0
+    await asyncio.sleep(1.0)
+    await alice.press(retry, msg["message_id"])  # fails the same way: the screen says when
+    again = await alice.control.wait_for(
+        alice.chat_id, lambda ms: next((m for m in ms if m["message_id"] == msg["message_id"]
+                                        and m["text"] != msg["text"]), None))
+    assert alice.tr.plain("error.server") in again["text"]
+    sandbox.state.config.error_rate = 0.0
     await alice.press(retry, msg["message_id"])
     await alice.expect_key("projects.empty")
 
@@ -272,7 +278,7 @@ async def test_an_order_whose_answer_is_lost_is_found_not_repeated(alice, sandbo
     sandbox.state.config.fault_method = "POST"
     sandbox.state.config.latency_after = 6.0
     await alice.press_key("btn.confirm_create")
-    created = strip_tags(alice.tr.t("create.created", name="db-server-1", status="\x00")).split("\x00")[0]
+    created = strip_tags(alice.tr.t("create.created", name="db-server-1", status="§")).split("§")[0]
     await alice.expect(created, timeout=12)  # its status by now: creating or already active
     sandbox.state.config.latency_after = 0
     await asyncio.sleep(1.5)  # the late answer to the order is logged once it is sent

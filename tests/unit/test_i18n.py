@@ -73,3 +73,17 @@ def test_commands_keep_their_slash_in_front_in_persian():
     text = translator("fa").t("menu.not_connected")
     assert "\u2066/token\u2069" in text
     assert "/token" in translator("en").t("menu.not_connected") and "\u2066" not in translator("en").t("menu.not_connected")
+
+
+def test_values_cannot_reverse_or_hide_text():
+    from bot.i18n import clean_text, translator
+
+    en, fa = translator("en"), translator("fa")
+    name = "web\u202eelbat\u200b\u0007"
+    assert clean_text(name) == "webelbat"
+    assert clean_text("می\u200cخواهم") == "می\u200cخواهم"  # the zero-width non-joiner stays
+    for tr in (en, fa):
+        for text in (tr.t("server.delete_confirm", name=name, ip="1.2.3.4"), tr.plain("lb.btn.remove", item=name)):
+            assert "\u202e" not in text and "\u200b" not in text and "webelbat" in text
+    assert clean_text("\u2068x\u2069", keep_isolates=True) == "\u2068x\u2069"
+    assert clean_text("\u2068x\u2069") == "x"

@@ -305,3 +305,189 @@ async def test_notifier_watches_load_balancers_and_their_backends(world):
     async with services.db.session() as session:
         left = await services.watches.get_all(session, account.credential_id)
     assert not [k for k in left if k[0] in ("load_balancer", "lb_backend")]
+
+
+# -- the biggest plan: every screen fits in one Telegram message -------------------------------
+from bot.manageit.models import Server  # noqa: E402
+from bot.sandbox.manageit_seed import LB_PLANS  # noqa: E402
+from bot.sandbox.telegram_html import parse_html, trim_text, utf16_len  # noqa: E402
+from bot.ui.render import ECHO_MAX  # noqa: E402
+
+BIGGEST = max(LB_PLANS, key=lambda p: p["targets"])  # LB03: 30 services, 150 targets
+TELEGRAM_MAX = 4096
+
+
+def fits(screen) -> None:
+    """As Telegram counts it: the text after entity parsing, in UTF-16 units; ≤ 100 buttons."""
+    text, entities = trim_text(*parse_html(screen.text))
+    assert 0 < utf16_len(text) <= TELEGRAM_MAX, utf16_len(text)
+    buttons = [b for row in screen.rows for b in row]
+    assert len(buttons) <= 100 and all(len(row) <= 8 for row in screen.rows)
+    markup("abcdef", screen.rows)
+
+
+def long_host(n: int) -> str:
+    """A 253-character host name (the longest a target can be)."""
+    return ".".join(["a" * 63, "b" * 63, "c" * 63, f"{n:03d}" + "d" * 57])
+
+
+def biggest_lb(real_status: str = "started") -> LoadBalancer:
+    return LoadBalancer.from_api({
+        "hash": "ze5k1MQ2uHz9JMQf", "name": "n" * 100, "algorithm": "roundrobin", "plan": BIGGEST["id"],
+        "plan_name": BIGGEST["name"], "price": BIGGEST["price"], "status": "active", "real_status": real_status,
+        "services": [{"source_port": 60000 + n, "destination_port": 60000 + n, "health_check": True, "proxy": True,
+                      "use_ssl": True} for n in range(BIGGEST["services"])],
+        "targets": [{"name": f"t{n}", "ip": long_host(n)} for n in range(BIGGEST["targets"])],
+        "ips": [{"ip": "2.189.255.210", "type": "ipv4", "is_primary": True},
+                {"ip": "2a07:4282:0:0:0:0:0:16b", "type": "ipv6", "is_primary": True}],
+    })
+
+
+def biggest_reports(lb: LoadBalancer, down=lambda n: True) -> dict:
+    return {f"bk_web_{s.source_port}" + "_x" * 40: [
+        BackendServer(t.name, "DOWN" if down(n) else "UP", "tcp", t.ip, str(s.destination_port))
+        for n, t in enumerate(lb.targets)] for s in lb.services}
+
+
+def biggest_flow(name: str) -> dict:
+    n_targets, n_services = BIGGEST["targets"], BIGGEST["services"]
+    flow = create_flow(
+        name=name, lb_name="n" * 100, plan=BIGGEST["id"], plan_name=BIGGEST["name"], plan_services=n_services,
+        plan_targets=n_targets, plan_performance=BIGGEST["performance"], plan_price=BIGGEST["price"],
+        targets=[{"i": n, "ip": long_host(n), "server": "s" * 100} for n in range(n_targets)],
+        services=[{"i": n_targets + n, "src": 60000 + n, "dst": 60000 + n, "hc": True, "px": True, "ssl": True}
+                  for n in range(n_services)],
+        seq=n_targets + n_services,
+        field_errors={"targets": [f"targets.{n}.ip نباید بیشتر از 255 حرف باشد." for n in range(n_targets)],
+                      "name": ["x" * 4000]},
+    )
+    return flow
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_every_screen_of_the_biggest_plan_fits_in_a_message(lang):
+    tr = translator(lang)
+    for real_status, down in (("started", lambda n: n % 2), ("stopped", lambda n: True)):
+        lb = biggest_lb(real_status)
+        reports = biggest_reports(lb, down)
+        first = render_lb.lb_health(tr, lb, reports, 0)
+        pages = int(next(b.label for row in first.rows for b in row if b.action == "noop").split("/")[-1])
+        assert pages == 4  # 30 backends, 8 a page
+        seen = []
+        for page in range(pages):
+            screen = render_lb.lb_health(tr, lb, reports, page)
+            fits(screen)
+            seen += [b for b in reports if strip_tags(tr.t("lb.health.backend", backend=render_lb.clip(b, 48), up=0,
+                                                             total=0)).split(" · ")[0] in strip_tags(screen.text)]
+        assert len(set(seen)) == len(reports)  # every backend is on a page
+    fits(render_lb.lb_detail(tr, biggest_lb(), LBPlan(**{k: BIGGEST[k] for k in
+                                                           ("id", "name", "performance", "services", "targets",
+                                                            "price")})))
+
+    flow = biggest_flow("lb_create")
+    fits(render_lb.summary(tr, flow, flow["field_errors"], ("x" * 300,)))
+    for page in range(0, 20):  # past the last page: the last page
+        fits(render_lb.targets_screen(tr, {**flow, "step": "targets", "tpage": page}, error="e" * 200))
+    fits(render_lb.services_screen(tr, {**flow, "step": "services"}))
+    servers = [Server(hash=f"h{n}", name="s" * 100, ips=()) for n in range(200)]
+    for page in range(0, 30):
+        fits(render_lb.pick_server(tr, {**flow, "step": "target_pick", "spage": page}, servers))
+    fits(render_lb.ask_name(tr, {**flow, "step": "name"}, error="e", typed="x" * 4000))
+
+    edit = biggest_flow("lb_edit")
+    edit.update(step="edit", lb="ze5k1MQ2uHz9JMQf", orig={
+        "lb_name": "n" * 100, "plan": BIGGEST["id"], "plan_name": BIGGEST["name"], "algorithm": "leastconn",
+        "targets": [long_host(1000 + n) for n in range(BIGGEST["targets"])],  # every target replaced
+        "services": [{"src": 60000 + n, "dst": 1, "hc": False, "px": False, "ssl": False}
+                     for n in range(BIGGEST["services"])]})
+    assert len(render_lb.changes(tr, edit)) > 300
+    fits(render_lb.edit_menu(tr, edit, error="e" * 200))
+    fits(render_lb.edit_summary(tr, edit, edit["field_errors"], ("x" * 300,)))
+    fits(render_lb.services_screen(tr, {**edit, "step": "services"}))
+    fits(render_lb.ask_name(tr, {**edit, "step": "name"}, error="e", typed="x" * 4000))
+
+
+def test_the_issue_case_lb02_with_five_services_and_forty_targets():
+    tr = translator("en")
+    lb = LoadBalancer.from_api({
+        "hash": "H1", "name": "edge-lb-01", "plan": 18, "plan_name": "LB02", "status": "active",
+        "real_status": "started",
+        "services": [{"source_port": 8000 + n, "destination_port": 80, "health_check": True} for n in range(5)],
+        "targets": [{"name": f"t{n}", "ip": f"10.0.0.{n + 1}"} for n in range(40)]})
+    reports = biggest_reports(lb, down=lambda n: n in (7, 30))
+    screen = render_lb.lb_health(tr, lb, reports)
+    fits(screen)
+    assert "noop" not in {b.action for row in screen.rows for b in row}  # five backends: one page
+    text = strip_tags(screen.text)
+    # DOWN first, each by address; the 38 UP ones as a count.
+    assert text.count("DOWN · 10.0.0.8:80") == 5 and text.count("DOWN · 10.0.0.31:80") == 5
+    assert text.count("UP · targets: 38") == 5 and "UP · 10.0.0.1:" not in text
+    for block in text.split("\n\n")[1:]:
+        lines = block.splitlines()
+        assert lines[1].startswith("🔴") and lines[2].startswith("🔴") and lines[3].startswith("🟢")
+    detail = strip_tags(render_lb.lb_detail(tr, lb, None).text)
+    assert "10.0.0.8" in detail and "10.0.0.9" not in detail and "… and 32 more" in detail
+
+
+def test_a_short_backend_lists_every_target_down_first():
+    tr = translator("en")
+    servers = [BackendServer("a", "UP", "tcp", "10.0.0.1", "80"), BackendServer("b", "DOWN", "tcp", "10.0.0.2", "80")]
+    lb = LoadBalancer.from_api({"hash": "H1", "name": "x", "real_status": "started", "status": "active"})
+    text = strip_tags(render_lb.lb_health(tr, lb, {"bk_web_80": servers}).text)
+    assert text.index("DOWN · 10.0.0.2:80") < text.index("UP · 10.0.0.1:80")
+
+
+def test_health_pages_carry_the_load_balancer_and_the_page():
+    tr = translator("fa")
+    lb = LoadBalancer.from_api({"hash": "H1", "name": "x", "real_status": "started", "status": "active"})
+    reports = {f"bk_web_{n}": [BackendServer("a", "UP", "tcp", "10.0.0.1", "80")] for n in range(12)}
+    first, second = render_lb.lb_health(tr, lb, reports, 0), render_lb.lb_health(tr, lb, reports, 1)
+    args = lambda s: [(b.action, b.arg) for row in s.rows for b in row if b.action != "noop"]  # noqa: E731
+    assert args(first)[:2] == [("lb.health", "H1.1"), ("lb.health", "H1")]  # », then Refresh (page 1)
+    assert args(second)[:2] == [("lb.health", "H1.0"), ("lb.health", "H1.1")]  # «, then Refresh (page 2)
+    assert "bk_web_7" in first.text and "bk_web_8" not in first.text and "bk_web_8" in second.text
+    assert strip_tags(tr.t("lb.health.range", first=9, last=12, total=12)) in strip_tags(second.text)
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_typed_answers_are_echoed_clipped(lang):
+    tr = translator(lang)
+    flow = create_flow(step="svc_dst")
+    for screen in (render_lb.ask_name(tr, flow, error="e", typed="x" * 4000),
+                   render_lb.ask_target(tr, flow, error="e", typed="x" * 4000),
+                   render_lb.ask_port(tr, flow, "dst", error="e", typed="9" * 4000)):
+        fits(screen)
+        text = strip_tags(screen.text)
+        assert "x" * ECHO_MAX not in text and "9" * ECHO_MAX not in text and "…" in text
+
+
+def test_the_create_summary_reaches_every_step():
+    screen = render_lb.summary(translator("en"), create_flow())
+    goto = [b.arg for row in screen.rows for b in row if b.action == "lbf.go"]
+    assert goto == ["name", "location", "plan", "algorithm", "targets", "services"]
+
+
+def test_api_messages_stay_on_their_step():
+    tr = translator("en")
+    flow = create_flow(field_errors={"name": ["name taken"], "location": ["location gone"], "plan": ["plan gone"],
+                                     "algorithm": ["algorithm bad"], "targets": ["targets bad"],
+                                     "services": ["services bad"]})
+    screens = {"name": render_lb.ask_name(tr, flow), "location": render_lb.pick_location(tr, flow, []),
+               "plan": render_lb.pick_plan(tr, flow, []), "algorithm": render_lb.pick_algorithm(tr, flow),
+               "targets": render_lb.targets_screen(tr, flow), "services": render_lb.services_screen(tr, flow)}
+    for step, screen in screens.items():
+        mine = flow["field_errors"][step][0]
+        others = [m[0] for s, m in flow["field_errors"].items() if s != step]
+        assert mine in screen.text and not any(o in screen.text for o in others), step
+
+
+def test_a_name_too_long_for_an_update_blocks_the_review():
+    tr = translator("en")
+    flow = edit_flow(lb_name="x" * 60, algorithm="roundrobin")
+    flow["orig"]["lb_name"] = "x" * 60
+    menu = render_lb.edit_menu(tr, flow)
+    assert "60 characters" in strip_tags(menu.text)
+    assert "summary" not in [b.arg for row in menu.rows for b in row]
+    assert "lbf.confirm" not in {b.action for row in render_lb.edit_summary(tr, flow).rows for b in row}
+    flow["lb_name"] = "x" * 50
+    assert "summary" in [b.arg for row in render_lb.edit_menu(tr, flow).rows for b in row]

@@ -426,3 +426,50 @@ async def test_audit_record_and_recent(db: Database):
         assert len(await AuditRepo.recent(s, credential_id=7, limit=3)) == 3
         assert len(await AuditRepo.recent(s)) == 6
         assert await AuditRepo.recent(s, chat_id=100, credential_id=8) == []
+
+
+def test_rotate_keys_command(tmp_path: Path):
+    """`manageit-bot rotate-keys` re-encrypts with the first key; then the old key can go.
+    A token no configured key opens is reported in one line and nothing changes."""
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    old, new = TokenVault.generate_key(), TokenVault.generate_key()
+    url = sqlite_url(tmp_path / "bot.db")
+
+    async def store() -> None:
+        await upgrade(url)
+        database = Database(url)
+        async with database.session() as s:
+            await _save(CredentialRepo(TokenVault([old])), s)
+        await database.dispose()
+
+    async def read(keys: list[str]) -> str:
+        database = Database(url)
+        try:
+            async with database.session() as s:
+                repo = CredentialRepo(TokenVault(keys))
+                return repo.token_of(await repo.get_for_owner(s, 1001))
+        finally:
+            await database.dispose()
+
+    asyncio.run(store())
+
+    def run(keys: str) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN",)}
+        env.update(DATABASE_URL=url, DATA_DIR=str(tmp_path), ENCRYPTION_KEYS=keys)
+        return subprocess.run([sys.executable, "-m", "bot", "rotate-keys"], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60)
+
+    refused = run(TokenVault.generate_key())
+    assert refused.returncode == 2 and "cannot be decrypted" in refused.stderr and "Traceback" not in refused.stderr
+    assert asyncio.run(read([old])) == TOKEN  # unchanged
+
+    done = run(f"{new},{old}")
+    assert done.returncode == 0, done.stderr
+    assert "re-encrypted 1 stored token" in done.stdout
+    assert asyncio.run(read([new])) == TOKEN
+    with pytest.raises(VaultError):
+        asyncio.run(read([old]))
