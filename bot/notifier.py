@@ -67,6 +67,8 @@ class Change:
 SUB_KEY_MAX = 128
 DETAIL_MAX = 256
 CONCURRENCY = 4  # accounts checked at the same time
+NOTICE_LINES = 20  # backend changes told in one message; the rest are counted
+NOTICE_CHARS = 3500  # and no more text than this (Telegram takes 4096)
 
 # what became of one notice
 SENT = "sent"
@@ -352,8 +354,16 @@ class Notifier:
     async def _notify(self, bot: "Bot", cred: "Credential", changes: list[Change]) -> str:
         """One message: a status change, or all backend changes of one load balancer in this cycle."""
         tr = translator(await self._language_of(cred.owner_chat_id))
-        text = "\n".join(_notice_text(tr, change) for change in changes)
-        return await self._send(bot, cred.owner_chat_id, text)
+        lines: list[str] = []
+        size = 0
+        for change in changes:  # a wide outage: one readable message, under Telegram's limit
+            line = _notice_text(tr, change)
+            if len(lines) == NOTICE_LINES or size + len(line) > NOTICE_CHARS:
+                lines.append(tr.t("lb.more", count=len(changes) - len(lines)))
+                break
+            lines.append(line)
+            size += len(line) + 1
+        return await self._send(bot, cred.owner_chat_id, "\n".join(lines))
 
     async def _token_stopped(self, bot: "Bot", cred: "Credential") -> int:
         async with self.services.db.session() as session:

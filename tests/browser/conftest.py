@@ -208,3 +208,11 @@ def save_screenshot(page, name: str, tmp_path: Path) -> Path:
         shutil.copyfile(path, DOCS / name)
     return path
 
+
+
+def pytest_collection_modifyitems(config, items):
+    """With pytest-xdist (see pyproject's addopts) every browser test goes to one worker:
+    they share one demo and one Chromium."""
+    for item in items:
+        if Path(str(item.fspath)).resolve().is_relative_to(Path(__file__).resolve().parent):
+            item.add_marker(pytest.mark.xdist_group("browser"))
