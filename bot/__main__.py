@@ -1,4 +1,4 @@
-"""Command line: `manageit-bot run | demo | migrate | gen-key | sandbox`."""
+"""Command line: `manageit-bot run | demo | migrate | gen-key | rotate-keys | sandbox`."""
 from __future__ import annotations
 
 import argparse

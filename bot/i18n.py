@@ -153,6 +153,18 @@ class Translator:
     def isolate(self, text: str) -> str:
         return FSI + text + PDI if self.rtl and text else text
 
+    def api(self, message: str) -> str:
+        """A message from the API (Persian, Laravel's wording) in this language: a known
+        rule is said with its field and limits; anything else is passed on as it came."""
+        if self.rtl or not message:
+            return message
+        text = message.strip()
+        for key, pattern in _api_rules():
+            match = pattern.match(text)
+            if match:
+                return self.plain(key, **match.groupdict())
+        return message
+
     # -- numbers ----------------------------------------------------------------
     def digits(self, text: str) -> str:
         return text.translate(_PERSIAN_DIGITS) if self.rtl else text
@@ -206,6 +218,18 @@ class Translator:
         if self.rtl:
             return self.digits(when.astimezone(TEHRAN).strftime("%H:%M:%S"))
         return when.astimezone(timezone.utc).strftime("%H:%M:%S UTC")
+
+
+@lru_cache(maxsize=1)
+def _api_rules() -> tuple[tuple[str, re.Pattern], ...]:
+    """ManageIT's validation messages are Laravel's Persian rule texts (`api.rule.*` in the
+    fa catalog); each becomes a pattern whose placeholders capture the field and limits."""
+    rules = []
+    for key, text in load_catalog("fa").items():
+        if key.startswith("api.rule."):
+            pattern = re.sub(r"\\\{(\w+)\\\}", lambda m: f"(?P<{m.group(1)}>.+?)", re.escape(text))
+            rules.append((key, re.compile("^" + pattern + "$")))
+    return tuple(rules)
 
 
 def translator(lang: str | None) -> Translator:

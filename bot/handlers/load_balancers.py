@@ -667,8 +667,10 @@ async def on_back(ix: Interaction, arg: str) -> None:
         flow["step"] = "summary"  # reached from the summary: back to it, nothing changed
     else:
         index = CREATE_STEPS.index(step)
-        if index == 0:
-            return await _cancel(ix, flow)
+        if index == 0:  # back from the first step: where the flow began, the list
+            ix.end_flow()
+            await ix.answer()
+            return await on_list(ix, "0")
         flow["step"] = CREATE_STEPS[index - 1]
     await _show_step(ix)
 

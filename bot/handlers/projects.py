@@ -102,7 +102,8 @@ async def on_name_text(ix: Interaction, text: str, message: Message) -> None:
         else:
             project = await project_actions.create_project(ix.services, ix.actor, account, name)
     except api_errors.ValidationFailed as exc:
-        await _ask_name(ix, "; ".join(m for msgs in exc.errors.values() for m in msgs) or exc.message, new=True)
+        reasons = [ix.tr.api(m) for msgs in exc.errors.values() for m in msgs] or [ix.tr.api(exc.message)]
+        await _ask_name(ix, "; ".join(reasons), new=True)
         return
     ix.end_flow()
     ix.menu["project"] = project.hash

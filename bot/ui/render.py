@@ -135,9 +135,16 @@ def project_name_prompt(tr: Translator, *, renaming: str | None, error: str | No
 
 
 def project_delete_confirm(tr: Translator, project: Project) -> Screen:
-    text = tr.t("project.delete_confirm", name=project.name, servers=project.servers_count)
+    if project.servers_count or project.loadbalancers_count:
+        # ManageIT deletes only an empty project: say so now, rather than after "Yes"
+        return Screen(
+            tr.t("project.delete_not_empty", name=project.name, servers=project.servers_count,
+                 load_balancers=project.loadbalancers_count),
+            [[Button(tr.plain("btn.servers"), "srv.list", "0"), Button(tr.plain("btn.load_balancers"), "lb.list", "0")],
+             [back(tr, "proj.open", project.hash)]],
+        )
     return Screen(
-        text,
+        tr.t("project.delete_confirm", name=project.name),
         [[Button(tr.plain("btn.delete_yes"), "proj.delok"), Button(tr.plain("btn.cancel"), "proj.open", project.hash)]],
     )
 
@@ -306,7 +313,8 @@ def summary(tr: Translator, flow: dict, errors: Sequence[str] = (), *, private: 
             monthly=tr.price(flow["price_month"]),
             hourly=tr.price(flow["price_hour"]),
         ),
-        *(tr.t("common.error_line" if i else "common.plain_line", error=e) for i, e in enumerate(errors)),
+        *(tr.t("common.error_line" if i else "common.plain_line", error=tr.api(e) if i else e)
+          for i, e in enumerate(errors)),
     )
     rows = [[Button(tr.plain("btn.confirm_create"), "sc.confirm")], _flow_nav(tr)]
     return Screen(text, rows)
@@ -350,7 +358,7 @@ def error_screen(tr: Translator, key: str, values: dict, details: Sequence[str],
     """`at`: when it failed, shown so that a Retry failing alike visibly happened."""
     text = _lines(
         tr.t(key, **values),
-        *(tr.t("common.error_line", error=d) for d in details),
+        *(tr.t("common.error_line", error=tr.api(d)) for d in details),
         tr.t("error.at", time=tr.clock(at)) if at is not None else None,
     )
     rows = []

@@ -69,7 +69,7 @@ def _more(tr: Translator, total: int, shown: int) -> list[str]:
 
 def _error_lines(tr: Translator, errors: Sequence[str] | None) -> list[str]:
     unique = list(dict.fromkeys(errors or ()))  # 150 targets can bring 150 alike messages
-    lines = [tr.t("common.error_line", error=clip(e, ERROR_MAX)) for e in unique[:ERRORS_MAX]]
+    lines = [tr.t("common.error_line", error=clip(tr.api(e), ERROR_MAX)) for e in unique[:ERRORS_MAX]]
     return lines + _more(tr, len(unique), ERRORS_MAX)
 
 
@@ -292,7 +292,7 @@ def ask_name(tr: Translator, flow: dict, *, error: str | None = None, typed: str
         prompt = tr.t("lb.create.name")
     text = _lines(_head(tr, flow), *_name_warning(tr, flow), prompt, *_error_lines(tr, field_errors(flow, "name")),
                   _input_error(tr, error, typed))
-    return Screen(text, [_nav(tr, back_to=flow.get("name") == "lb_edit" or bool(flow.get("resume")))])
+    return Screen(text, [_nav(tr)])
 
 
 def _input_error(tr: Translator, error: str | None, typed: str | None) -> str | None:

@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.i18n import Translator, strip_tags, translator
 from bot.sandbox.manageit import SANDBOX_STATE, SandboxConfig, create_sandbox_app
 from bot.sandbox.telegram import EmulatorConfig, start_emulator
-from bot.sandbox.telegram_client import EmulatorControl
+from bot.sandbox.telegram_client import EmulatorControl, format_transcript
 from bot.storage.vault import TokenVault
 
 ALICE_TOKEN = "alice-token-7f3a9c2e1b"
@@ -88,9 +88,20 @@ def settings(sandbox, emulator, tmp_path) -> Settings:
 
 
 @pytest.fixture
-async def bot(settings):
+async def bot(settings, control):
     async with running_bot(settings) as app:
         yield app
+        await settle_callbacks(control)  # a press the test did not wait on is answered before the bot stops
+
+
+async def settle_callbacks(control: EmulatorControl, timeout: float = 3.0) -> None:
+    """Wait (up to `timeout`) until every button press the emulator received is answered."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while any(not a["answered"] for a in await control.callback_answers()) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
 
 
 class Person:
@@ -257,9 +268,36 @@ async def connect(person: Person, token: str = ALICE_TOKEN) -> None:
     await person.expect(strip_tags(person.tr.t("token.saved", name="x", email="y")).split("x")[0].strip())
 
 
-@pytest.fixture
-async def no_refusals(control):
-    """Fails the test if the bot made a Bot API call that Telegram would refuse."""
+@pytest.fixture(autouse=True)
+async def telegram_checks(request, control):
+    """For every e2e test, checked after the bot has stopped:
+
+    * the bot made no Bot API call that Telegram refused — unless the test is marked
+      `@pytest.mark.refusals_expected("deleteMessage", ...)`: then refusals of those
+      methods (and only those) are allowed, and each named method must have been refused
+      at least once (a stale opt-out fails too);
+    * every button press (callback query) the emulator received was answered, so no
+      spinner is left turning.
+    """
     yield
+    marker = request.node.get_closest_marker("refusals_expected")
+    allowed = set(marker.args) if marker else set()
     errors = await control.errors()
-    assert errors == [], errors
+    unexpected = [e for e in errors if e["method"] not in allowed]
+    problems = []
+    if unexpected:
+        problems.append("Telegram refused Bot API calls:" + "".join(
+            f"\n  {e['method']} chat {e['chat_id']}: {e['error_code']} {e['description']}" for e in unexpected))
+    stale = sorted(allowed - {e["method"] for e in errors})
+    if stale:
+        problems.append(f"marked refusals_expected{tuple(sorted(allowed))} but {stale} never refused")
+    answers = await control.callback_answers()
+    unanswered = [a for a in answers if not a["answered"]]
+    if unanswered:
+        chats = sorted({a["chat_id"] for a in unanswered})
+        transcripts = [f"chat {c}:\n{format_transcript(await control.messages(c))}" for c in chats]
+        problems.append("callback queries never answered:" + "".join(
+            f"\n  user {a['user_id']} chat {a['chat_id']} message #{a['message_id']} data {a['data']!r}"
+            for a in unanswered) + "\n" + "\n".join(transcripts))
+    assert not problems, "\n".join(problems)
+

@@ -10,7 +10,7 @@ from bot.manageit.client import ManageITAPI
 from .conftest import ALICE_TOKEN, BOB_TOKEN, connect, labels
 
 
-async def test_a_second_user_is_answered_while_the_first_waits(alice, bob, sandbox, no_refusals):
+async def test_a_second_user_is_answered_while_the_first_waits(alice, bob, sandbox):
     await connect(alice, ALICE_TOKEN)
     await connect(bob, BOB_TOKEN)
     sandbox.state.config.latency_by_token = {ALICE_TOKEN: 4.0}
@@ -25,7 +25,7 @@ async def test_a_second_user_is_answered_while_the_first_waits(alice, bob, sandb
     assert alice_took >= 4.0
 
 
-async def test_one_users_updates_are_handled_in_order(alice, sandbox, no_refusals):
+async def test_one_users_updates_are_handled_in_order(alice, sandbox):
     await connect(alice, ALICE_TOKEN)
     sandbox.state.config.latency_by_token = {ALICE_TOKEN: 0.5}
     await alice.say("/projects")
@@ -36,7 +36,7 @@ async def test_one_users_updates_are_handled_in_order(alice, sandbox, no_refusal
     assert alice.tr.plain("projects.empty") in texts[0]
 
 
-async def test_a_press_while_the_last_one_is_still_working_is_answered_at_once(alice, sandbox, no_refusals):
+async def test_a_press_while_the_last_one_is_still_working_is_answered_at_once(alice, sandbox):
     async with ManageITAPI(sandbox.url) as api:
         project = await api.client(ALICE_TOKEN).projects.create("Production")
     opened = lambda: [r for r in sandbox.state.requests("GET") if r["path"].endswith(f"/projects/{project.hash}")]  # noqa: E731

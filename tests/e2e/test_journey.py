@@ -7,7 +7,7 @@ from bot.i18n import strip_tags
 from .conftest import ALICE_TOKEN, connect, labels
 
 
-async def test_full_journey(alice, sandbox, control, no_refusals):
+async def test_full_journey(alice, sandbox, control):
     tr = alice.tr
     await alice.say("/start")
     await alice.expect_key("menu.not_connected")

@@ -81,7 +81,7 @@ def the_lb(sandbox):
     return next(iter(sandbox.state.all_load_balancers()))
 
 
-async def test_load_balancer_journey(alice, sandbox, control, no_refusals):
+async def test_load_balancer_journey(alice, sandbox, control):
     tr = alice.tr
     port = lambda n: render_lb.port(tr, n)  # noqa: E731
     _, server_ip = await project_with_server(sandbox)
@@ -311,7 +311,7 @@ async def walk_to_summary(person, targets=("10.0.0.1", "10.0.0.2")) -> dict:
     return await person.expect_key("lb.summary")
 
 
-async def test_api_refusals_come_back_beside_their_step(alice, sandbox, no_refusals):
+async def test_api_refusals_come_back_beside_their_step(alice, sandbox):
     tr = alice.tr
     await project_with_server(sandbox, with_server=False)
     await open_load_balancers(alice)
@@ -329,7 +329,7 @@ async def test_api_refusals_come_back_beside_their_step(alice, sandbox, no_refus
     await alice.press_key("lb.btn.confirm_create")
     refused = await alice.expect_key("error.validation")
     text = _norm(refused["text"])
-    message = _norm("targets نباید بیشتر از 1 آیتم داشته باشد.")
+    message = _norm(tr.api("targets نباید بیشتر از 1 آیتم داشته باشد."))  # in the user's language
     assert message in text
     targets_at = text.index(_norm(strip_tags(tr.t("lb.sum.targets", count=Html(tr.t("lb.count_of", count=2, max=25))))))
     services_at = text.index(_norm(strip_tags(tr.t("lb.sum.services", count=Html(tr.t("lb.count_of", count=0, max=5))))))
@@ -348,7 +348,7 @@ async def test_api_refusals_come_back_beside_their_step(alice, sandbox, no_refus
     assert [r["status"] for r in lb_posts(sandbox)] == [500, 422, 200]
 
 
-async def test_double_taps_after_a_failure_or_on_next_do_one_thing(alice, sandbox, no_refusals):
+async def test_double_taps_after_a_failure_or_on_next_do_one_thing(alice, sandbox):
     tr = alice.tr
     await project_with_server(sandbox, with_server=False)
     await open_load_balancers(alice)
@@ -377,7 +377,7 @@ async def test_double_taps_after_a_failure_or_on_next_do_one_thing(alice, sandbo
     assert _norm(strip_tags(tr.t("lb.services.help"))) in _norm((await alice.menu())["text"])
 
 
-async def test_cancel_and_back_send_nothing(alice, sandbox, no_refusals):
+async def test_cancel_and_back_send_nothing(alice, sandbox):
     await project_with_server(sandbox, with_server=False)
     await open_load_balancers(alice)
     await walk_to_summary(alice, targets=("10.0.0.9",))
@@ -392,7 +392,7 @@ async def test_cancel_and_back_send_nothing(alice, sandbox, no_refusals):
     await alice.expect_key("lb.list.empty", project="Production")
 
 
-async def test_in_a_group_typed_answers_are_replies(alice, bob, sandbox, control, no_refusals):
+async def test_in_a_group_typed_answers_are_replies(alice, bob, sandbox, control):
     group = -100777
     await control.create_chat(group, type="supergroup", title="Ops", members=[alice.user_id, bob.user_id],
                               bot_is_admin=True)
@@ -437,7 +437,7 @@ async def open_lb(person, name: str, count: int = 1) -> None:
     await person.press_match(name[:20])
 
 
-async def test_a_big_load_balancer_fits_and_its_health_report_pages(alice, sandbox, no_refusals):
+async def test_a_big_load_balancer_fits_and_its_health_report_pages(alice, sandbox):
     """LB02 with 12 health-checked services and 40 targets: the detail cuts its lists, the
     health report pages by backend (DOWN targets first, UP ones counted), and the targets
     step pages its Remove buttons; every screen is accepted by Telegram."""
@@ -496,7 +496,7 @@ async def test_a_big_load_balancer_fits_and_its_health_report_pages(alice, sandb
     await alice.expect_menu_key("lb.chg.target_removed", address="10.0.1.12")
 
 
-async def test_refresh_with_nothing_changed_says_up_to_date(alice, sandbox, no_refusals):
+async def test_refresh_with_nothing_changed_says_up_to_date(alice, sandbox):
     tr = alice.tr
     project_hash, _ = await project_with_server(sandbox, with_server=False)
     await lb_through_api(sandbox, project_hash, "edge-lb-01", ["10.0.0.1"], [80])
@@ -523,7 +523,7 @@ async def walk_to_targets(person) -> dict:
     return await person.expect_menu_key("lb.targets.help")
 
 
-async def test_the_servers_to_pick_from_are_paged(alice, sandbox, no_refusals):
+async def test_the_servers_to_pick_from_are_paged(alice, sandbox):
     tr = alice.tr
     async with ManageITAPI(sandbox.url) as api:
         client = api.client(ALICE_TOKEN)
@@ -549,7 +549,7 @@ async def test_the_servers_to_pick_from_are_paged(alice, sandbox, no_refusals):
     await alice.expect_menu_key("lb.target_line_server", address=ips[last], server=last)
 
 
-async def test_a_refused_location_and_plan_are_fixed_from_the_summary(alice, sandbox, no_refusals):
+async def test_a_refused_location_and_plan_are_fixed_from_the_summary(alice, sandbox):
     """ManageIT refuses the location and the plan (gone since they were chosen): each message
     shows on the summary and on its own step, reachable from the summary, until changed."""
     tr = alice.tr
@@ -558,7 +558,7 @@ async def test_a_refused_location_and_plan_are_fixed_from_the_summary(alice, san
     await walk_to_summary(alice)
     sandbox.state.locations = [loc for loc in sandbox.state.locations if loc["id"] != 3]
     sandbox.state.lb_plans = [p for p in sandbox.state.lb_plans if p["id"] != 31]
-    location_msg, plan_msg = _norm("location انتخاب شده معتبر نیست."), _norm("plan انتخاب شده معتبر نیست.")
+    location_msg, plan_msg = _norm(tr.api("location انتخاب شده معتبر نیست.")), _norm(tr.api("plan انتخاب شده معتبر نیست."))
 
     await alice.press_key("lb.btn.confirm_create")
     refused = await alice.expect_menu_key("error.validation")
@@ -590,7 +590,7 @@ async def test_a_refused_location_and_plan_are_fixed_from_the_summary(alice, san
     assert (lb.location_id, lb.plan_id, [t["ip"] for t in lb.targets]) == (4, 18, ["10.0.0.1", "10.0.0.2"])
 
 
-async def test_a_name_too_long_for_a_change_is_renamed_first(alice, sandbox, no_refusals):
+async def test_a_name_too_long_for_a_change_is_renamed_first(alice, sandbox):
     """Created with 60 characters (create allows 100); an update takes 50 and every PUT
     resends the name: the change flow says so and starts at Rename."""
     tr = alice.tr
@@ -628,7 +628,7 @@ async def test_a_name_too_long_for_a_change_is_renamed_first(alice, sandbox, no_
     assert (lb.name, lb.algorithm) == (NEW_NAME, "leastconn")
 
 
-async def test_very_long_typed_answers_are_refused_in_place(alice, sandbox, no_refusals):
+async def test_very_long_typed_answers_are_refused_in_place(alice, sandbox):
     tr = alice.tr
     await project_with_server(sandbox, with_server=False)
     await open_load_balancers(alice)
@@ -661,7 +661,7 @@ async def test_very_long_typed_answers_are_refused_in_place(alice, sandbox, no_r
     await alice.expect_menu_key("lb.input_error", error=tr.plain("lb.port_invalid"), typed=typed)
 
 
-async def test_a_target_beyond_the_plans_limit_is_refused_when_typed(alice, sandbox, no_refusals):
+async def test_a_target_beyond_the_plans_limit_is_refused_when_typed(alice, sandbox):
     """The plan shrinks while she is at the typed-target prompt: the bot reads the plan
     again, refuses the target with the plan's limit, and does not add it."""
     tr = alice.tr

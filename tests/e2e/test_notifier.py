@@ -2,6 +2,8 @@
 a failed send is retried; a chat that blocked the bot is left alone until it writes again."""
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 import dataclasses
 import time
@@ -54,7 +56,7 @@ async def test_a_restart_neither_repeats_nor_misses_a_notice(settings, sandbox, 
     assert tr.raw("status.active") in found[0]["text"] and tr.raw("status.suspended") in found[1]["text"]
 
 
-async def test_a_token_that_stops_working_is_told_once(alice, sandbox, bot, no_refusals):
+async def test_a_token_that_stops_working_is_told_once(alice, sandbox, bot):
     await connect(alice)
     await make_server(sandbox)
     await asyncio.sleep(POLL * 2)
@@ -77,6 +79,7 @@ async def sends_to(control, chat_id):
     return [c for c in await control.calls() if c["method"] == "sendMessage" and c["chat_id"] == chat_id]
 
 
+@pytest.mark.refusals_expected("sendMessage")
 async def test_a_notice_that_fails_to_send_is_sent_on_a_later_cycle(alice, sandbox, control):
     await connect(alice)
     await asyncio.sleep(POLL * 2)
@@ -89,6 +92,7 @@ async def test_a_notice_that_fails_to_send_is_sent_on_a_later_cycle(alice, sandb
     assert refused == [("sendMessage", 1001, 500)]  # the first try did fail; the notice came on a later cycle
 
 
+@pytest.mark.refusals_expected("sendMessage")
 async def test_a_chat_that_blocked_the_bot_is_left_alone_until_it_writes_again(settings, sandbox, control, lang):
     await control.create_user(1001, first_name="Alice", language_code=lang)
     alice = Person(control, 1001, "Alice", lang)

@@ -12,7 +12,7 @@ async def make_project(person, name):
     await person.expect_key("project.created", name=name)
 
 
-async def test_rename_and_delete_after_confirming(alice, sandbox, no_refusals):
+async def test_rename_and_delete_after_confirming(alice, sandbox):
     await connect(alice)
     await make_project(alice, "Staging")
     await alice.press_key("btn.rename")
@@ -35,7 +35,7 @@ async def test_rename_and_delete_after_confirming(alice, sandbox, no_refusals):
     await alice.expect_key("projects.empty")
 
 
-async def test_project_name_too_short_is_refused_in_place(alice, sandbox, no_refusals):
+async def test_project_name_too_short_is_refused_in_place(alice, sandbox):
     await connect(alice)
     await alice.say("/projects")
     await alice.press_key("btn.new_project")
@@ -46,7 +46,7 @@ async def test_project_name_too_short_is_refused_in_place(alice, sandbox, no_ref
     await alice.expect_key("project.created", name="abc")
 
 
-async def test_projects_are_paged_eight_at_a_time(alice, sandbox, no_refusals):
+async def test_projects_are_paged_eight_at_a_time(alice, sandbox):
     await connect(alice)
     from bot.manageit.client import ManageITAPI
 
@@ -72,12 +72,12 @@ async def test_projects_are_paged_eight_at_a_time(alice, sandbox, no_refusals):
     assert len(names) == 2
 
 
-async def test_no_token_yet_is_explained(alice, no_refusals):
+async def test_no_token_yet_is_explained(alice):
     await alice.say("/projects")
     await alice.expect_key("error.no_token")
 
 
-async def test_names_with_html_are_escaped_everywhere(alice, no_refusals):
+async def test_names_with_html_are_escaped_everywhere(alice):
     await connect(alice)
     name = "<b>Tom & Jerry</b>"
     await make_project(alice, name)
@@ -85,3 +85,21 @@ async def test_names_with_html_are_escaped_everywhere(alice, no_refusals):
     assert "&lt;b&gt;Tom &amp; Jerry&lt;/b&gt;" in detail["html"]
     await alice.press_key("btn.back")
     await alice.expect_key("projects.title", count=1)
+
+
+async def test_a_project_with_servers_is_not_offered_for_deletion(alice, sandbox):
+    from bot.manageit.client import ManageITAPI
+
+    from .conftest import ALICE_TOKEN
+
+    await connect(alice)
+    await make_project(alice, "Busy")
+    project = next(iter(sandbox.state.user(1).projects.values()))
+    async with ManageITAPI(sandbox.url) as api:
+        await api.client(ALICE_TOKEN).servers.create(project.hash, location=4, plan=40, os=18, hostname="web-01",
+                                                     password="Passw0rd-123")
+    await alice.press_key("btn.delete")
+    screen = await alice.expect_key("project.delete_not_empty", name="Busy", servers=1, load_balancers=0)
+    buttons = [b["text"] for row in screen["buttons"] for b in row]
+    assert alice.label("btn.delete_yes") not in buttons and alice.label("btn.servers") in buttons
+    assert sandbox.state.requests("DELETE") == []

@@ -46,7 +46,7 @@ def server_posts(sandbox):
     return [r for r in sandbox.state.requests("POST") if r["path"].endswith("/servers")]
 
 
-async def test_short_hostname_is_refused_in_place_then_persian_digits_work(alice, sandbox, no_refusals):
+async def test_short_hostname_is_refused_in_place_then_persian_digits_work(alice, sandbox):
     await open_project(alice)
     await walk_to_hostname(alice)
     await alice.say("web")
@@ -66,7 +66,7 @@ async def test_short_hostname_is_refused_in_place_then_persian_digits_work(alice
     assert len(body) == 1
 
 
-async def test_hostname_with_a_space_and_a_short_password(alice, no_refusals):
+async def test_hostname_with_a_space_and_a_short_password(alice):
     await open_project(alice)
     await walk_to_hostname(alice)
     await alice.say("my server")
@@ -77,7 +77,7 @@ async def test_hostname_with_a_space_and_a_short_password(alice, no_refusals):
     await alice.expect(alice.tr.plain("create.password_length", min=8, max=100))
 
 
-async def test_double_tap_on_confirm_creates_one_server(alice, sandbox, control, no_refusals):
+async def test_double_tap_on_confirm_creates_one_server(alice, sandbox, control):
     await open_project(alice)
     await walk_to_summary(alice)
     menu = await alice.menu()
@@ -90,7 +90,7 @@ async def test_double_tap_on_confirm_creates_one_server(alice, sandbox, control,
     assert len(server_posts(sandbox)) == 1
 
 
-async def test_back_and_cancel(alice, sandbox, no_refusals):
+async def test_back_and_cancel(alice, sandbox):
     await open_project(alice)
     await walk_to_summary(alice)
     await alice.press_key("btn.back")
@@ -102,7 +102,7 @@ async def test_back_and_cancel(alice, sandbox, no_refusals):
     assert server_posts(sandbox) == []
 
 
-async def test_sandbox_500_ends_in_a_message_and_a_retry(alice, sandbox, no_refusals):
+async def test_sandbox_500_ends_in_a_message_and_a_retry(alice, sandbox):
     await connect(alice)
     sandbox.state.config.error_rate = 1.0  # every request answers 500, retries included
     await alice.say("/projects")
@@ -120,7 +120,7 @@ async def test_sandbox_500_ends_in_a_message_and_a_retry(alice, sandbox, no_refu
     await alice.expect_key("projects.empty")
 
 
-async def test_create_failing_with_500_keeps_the_summary_and_can_be_confirmed_again(alice, sandbox, no_refusals):
+async def test_create_failing_with_500_keeps_the_summary_and_can_be_confirmed_again(alice, sandbox):
     await open_project(alice)
     await walk_to_summary(alice)
     sandbox.state.config.fault_method = "POST"  # the notifier's GETs must not take the fault
@@ -133,7 +133,7 @@ async def test_create_failing_with_500_keeps_the_summary_and_can_be_confirmed_ag
     assert [r["status"] for r in server_posts(sandbox)] == [500, 200]
 
 
-async def test_double_tap_on_confirm_when_the_first_fails_sends_one_request(alice, sandbox, no_refusals):
+async def test_double_tap_on_confirm_when_the_first_fails_sends_one_request(alice, sandbox):
     """The first tap fails (500) and puts the summary back; the queued second tap was made
     on the old screen, so it must not send the order again."""
     await open_project(alice)
@@ -151,7 +151,7 @@ async def test_double_tap_on_confirm_when_the_first_fails_sends_one_request(alic
     assert [r["status"] for r in server_posts(sandbox)] == [500]
 
 
-async def test_throttled_api_says_when_to_try_again(alice, sandbox, no_refusals):
+async def test_throttled_api_says_when_to_try_again(alice, sandbox):
     await connect(alice)
     sandbox.state.config.retry_after = 120  # beyond what the client waits for
     sandbox.state.config.throttle_next = 5
@@ -159,14 +159,14 @@ async def test_throttled_api_says_when_to_try_again(alice, sandbox, no_refusals)
     await alice.expect(alice.tr.plain("error.throttled", seconds=120))
 
 
-async def test_revoked_token_is_explained(alice, sandbox, no_refusals):
+async def test_revoked_token_is_explained(alice, sandbox):
     await connect(alice)
     sandbox.state.config.tokens.pop(ALICE_TOKEN)
     await alice.say("/projects")
     await alice.expect_key("error.invalid_token")
 
 
-async def test_root_password_only_in_private_behind_a_button(alice, no_refusals):
+async def test_root_password_only_in_private_behind_a_button(alice):
     await open_project(alice)
     await walk_to_summary(alice)
     await alice.press_key("btn.confirm_create")
@@ -199,7 +199,7 @@ async def test_a_slow_api_ends_in_a_time_out_message(settings, sandbox, control,
         assert await control.errors() == []
 
 
-async def test_cancel_command_stops_a_prompt(alice, sandbox, no_refusals):
+async def test_cancel_command_stops_a_prompt(alice, sandbox):
     await open_project(alice)
     await walk_to_hostname(alice)
     await alice.say("/cancel")
@@ -210,7 +210,7 @@ async def test_cancel_command_stops_a_prompt(alice, sandbox, no_refusals):
     await alice.expect_key("common.nothing_to_cancel")
 
 
-async def test_cancel_command_in_a_button_step(alice, sandbox, no_refusals):
+async def test_cancel_command_in_a_button_step(alice, sandbox):
     await open_project(alice)
     await alice.press_key("btn.servers")
     await alice.press_key("btn.new_server")
@@ -221,7 +221,7 @@ async def test_cancel_command_in_a_button_step(alice, sandbox, no_refusals):
     assert not any("پارسیان" in b["text"] for m in live for row in m["buttons"] or [] for b in row)
 
 
-async def test_a_very_long_hostname_is_refused_in_place(alice, no_refusals):
+async def test_a_very_long_hostname_is_refused_in_place(alice):
     await open_project(alice)
     await walk_to_hostname(alice)
     await alice.say("h" * 3950)
@@ -229,7 +229,7 @@ async def test_a_very_long_hostname_is_refused_in_place(alice, no_refusals):
     assert len(msg["text"]) < 1000
 
 
-async def test_refresh_with_nothing_changed_says_so(alice, sandbox, control, no_refusals):
+async def test_refresh_with_nothing_changed_says_so(alice, sandbox, control):
     await open_project(alice)
     await walk_to_summary(alice)
     await alice.press_key("btn.confirm_create")
@@ -242,7 +242,7 @@ async def test_refresh_with_nothing_changed_says_so(alice, sandbox, control, no_
     assert answers[-1]["text"] == alice.tr.plain("callback.up_to_date")
 
 
-async def test_a_long_root_password_is_shown_whole(alice, sandbox, no_refusals):
+async def test_a_long_root_password_is_shown_whole(alice, sandbox):
     await open_project(alice)
     await walk_to_hostname(alice)
     await alice.say("h" * 100)
@@ -258,7 +258,7 @@ async def test_a_long_root_password_is_shown_whole(alice, sandbox, no_refusals):
     assert password in answer["text"] and answer["show_alert"]
 
 
-async def test_logout_command_asks_first_and_unknown_commands_get_a_hint(alice, bot, no_refusals):
+async def test_logout_command_asks_first_and_unknown_commands_get_a_hint(alice, bot):
     await connect(alice)
     await alice.say("/logout")
     await alice.expect_key("account.logout_confirm")
@@ -270,7 +270,7 @@ async def test_logout_command_asks_first_and_unknown_commands_get_a_hint(alice, 
     await alice.expect_key("hint.unknown_command")
 
 
-async def test_an_order_whose_answer_is_lost_is_found_not_repeated(alice, sandbox, no_refusals):
+async def test_an_order_whose_answer_is_lost_is_found_not_repeated(alice, sandbox):
     """The POST is carried out but its answer comes after the client's time-out (5 s here):
     the bot looks for the new server instead of inviting a second order."""
     await open_project(alice)
@@ -286,7 +286,7 @@ async def test_an_order_whose_answer_is_lost_is_found_not_repeated(alice, sandbo
     assert len(list(sandbox.state.all_servers())) == 1
 
 
-async def test_an_order_whose_answer_is_lost_and_cannot_be_checked_is_not_offered_again(alice, sandbox, no_refusals):
+async def test_an_order_whose_answer_is_lost_and_cannot_be_checked_is_not_offered_again(alice, sandbox):
     await open_project(alice)
     await walk_to_summary(alice)
     sandbox.state.config.fault_method = "POST"

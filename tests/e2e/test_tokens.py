@@ -6,7 +6,7 @@ import logging
 from .conftest import ALICE_TOKEN, BAD_TOKEN, connect
 
 
-async def test_wrong_token_is_refused_and_nothing_is_saved(alice, bot, no_refusals):
+async def test_wrong_token_is_refused_and_nothing_is_saved(alice, bot):
     await alice.say("/token")
     await alice.expect_key("token.prompt")
     sent = await alice.say(BAD_TOKEN)

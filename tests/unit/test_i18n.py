@@ -87,3 +87,19 @@ def test_values_cannot_reverse_or_hide_text():
             assert "\u202e" not in text and "\u200b" not in text and "webelbat" in text
     assert clean_text("\u2068x\u2069", keep_isolates=True) == "\u2068x\u2069"
     assert clean_text("\u2068x\u2069") == "x"
+
+
+def test_api_validation_messages_are_said_in_english():
+    from bot.i18n import translator
+    from bot.sandbox.manageit import MESSAGES
+
+    en, fa = translator("en"), translator("fa")
+    assert en.api("name نباید بیشتر از 50 حرف باشد.") == "name must be at most 50 characters."
+    assert en.api("services.0.destination_port باید بین 0 و 65535 باشد.") == (
+        "services.0.destination_port must be between 0 and 65535.")
+    assert en.api("something new") == "something new"
+    # every rule text the sandbox speaks (the documentation's) is understood
+    for rule, text in MESSAGES.items():
+        sample = text.format(f="hostname", other="sshkeys", n=6, a=0, b=65535)
+        assert en.api(sample) != sample, rule
+        assert fa.api(sample) == sample
