@@ -21,7 +21,7 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.i18n import Translator, normalize_language, translator
+from bot.i18n import Html, Translator, normalize_language, translator
 from bot.manageit import errors as api_errors
 from bot.ui.callbacks import Callback, decode, new_menu_id, next_version
 from bot.ui.keyboards import Screen, markup
@@ -379,6 +379,14 @@ async def route_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     if ix.is_private:
         await ix.send(ix.tr.t("hint.use_menu"))
+    elif _replies_to_the_bot(ix, message):
+        # a reply to a question that was someone else's, or is closed: never silence
+        await ix.send(ix.tr.t("hint.not_your_prompt", user=Html(ix.mention())))
+
+
+def _replies_to_the_bot(ix: Interaction, message: Message) -> bool:
+    replied = message.reply_to_message
+    return replied is not None and replied.from_user is not None and replied.from_user.id == ix.context.bot.id
 
 
 async def refuse_token(ix: Interaction, message: Message | None) -> None:

@@ -35,6 +35,7 @@ from bot.sandbox.telegram_client import EmulatorControl
 from bot.sandbox.telegram_html import (
     HTMLParseError,
     detect_entities,
+    with_detected_entities,
     parse_html,
     trim_text,
     utf16_len,
@@ -954,6 +955,7 @@ def _formatted_text(
     text, entities = trim_text(text, entities)
     if not text:
         raise _bad("message text is empty")
+    entities = with_detected_entities(text, entities)
     if len(text) > MAX_MESSAGE_LENGTH:
         raise _bad("MESSAGE_TOO_LONG" if for_edit else "message is too long")
     return text, entities, html_source

@@ -346,9 +346,19 @@ def trim_text(text: str, entities: list[dict[str, Any]]) -> tuple[str, list[dict
     return new_text, result
 
 
-_COMMAND_RE = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![A-Za-z0-9_@/])")
+# a command starts the text, or follows white space or a bidi isolate (LRI/RLI/FSI)
+_COMMAND_RE = re.compile(r"(?<![^\s\u2066\u2067\u2068])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![A-Za-z0-9_@/])")
 _MENTION_RE = re.compile(r"(?<![A-Za-z0-9_@/])@[A-Za-z][A-Za-z0-9_]{3,31}(?![A-Za-z0-9_])")
 _URL_RE = re.compile(r"(?<![\w@/])https?://[^\s<>\"]+[^\s<>\".,;:!?)\]'\u060c\u061b]")
+
+
+def with_detected_entities(text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A sent message's entities plus those Telegram detects by itself (commands, mentions,
+    links) where no entity stands already — as in a bot's HTML message "Send /token"."""
+    taken = [(e["offset"], e["offset"] + e["length"]) for e in entities]
+    extra = [e for e in detect_entities(text)
+             if not any(s < e["offset"] + e["length"] and e["offset"] < t for s, t in taken)]
+    return sorted(entities + extra, key=lambda e: (e["offset"], -e["length"])) if extra else entities
 
 
 def detect_entities(text: str) -> list[dict[str, Any]]:

@@ -85,3 +85,21 @@ async def test_token_pasted_at_a_name_prompt_is_deleted_not_used(alice, sandbox,
 
         rows = (await session.execute(sql("SELECT * FROM audit_log"))).all()
     assert rows and not any(token[:12] in repr(row) for row in rows)
+
+
+async def test_a_reply_to_someone_elses_prompt_is_answered_not_ignored(alice, bob, group, sandbox):
+    from bot.i18n import Html, strip_tags
+
+    from .conftest import _norm
+
+    await connect(alice)
+    a, b = alice.in_chat(group), bob.in_chat(group)
+    await a.say("/projects@manageit_test_bot")
+    await a.expect_key("projects.empty")
+    await a.press_key("btn.new_project")
+    prompt = await a.expect(_norm(strip_tags(alice.tr.t("common.reply_here", user=Html("Alice")))))
+    await b.say("Bob's project", reply_to=prompt["message_id"])
+    await b.expect(_norm(strip_tags(bob.tr.t("hint.not_your_prompt", user=Html("Bob")))))
+    assert not [r for r in sandbox.state.requests("POST") if r["path"].endswith("/projects")]
+    await a.say("Team project", reply_to=prompt["message_id"])  # Alice's own answer still counts
+    await a.expect_key("project.created", name="Team project")

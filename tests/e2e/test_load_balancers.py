@@ -318,6 +318,7 @@ async def test_api_refusals_come_back_beside_their_step(alice, sandbox):
     await walk_to_summary(alice)
 
     # ManageIT fails: a clear message, the summary again, nothing lost.
+    sandbox.state.config.fault_method = "POST"  # the notifier's GETs must not take the fault
     sandbox.state.config.fail_next = 1
     await alice.press_key("lb.btn.confirm_create")
     failed = await alice.expect_key("error.server")
@@ -688,3 +689,21 @@ async def test_a_target_beyond_the_plans_limit_is_refused_when_typed(alice, sand
     await alice.press_key("lb.btn.confirm_create")
     await alice.expect_key("lb.created", name="api-balancer", status=status_text(tr, "creating"))
     assert [t["ip"] for t in the_lb(sandbox).targets] == ["10.0.0.1"]
+
+
+async def test_an_order_whose_answer_is_lost_is_found_not_repeated(alice, sandbox):
+    """The POST is carried out but answered after the client's time-out: the bot finds the
+    new load balancer instead of inviting a second order."""
+    tr = alice.tr
+    await project_with_server(sandbox, with_server=False)
+    await open_load_balancers(alice)
+    await walk_to_summary(alice)
+    sandbox.state.config.fault_method = "POST"
+    sandbox.state.config.latency_after = 6.0
+    await alice.press_key("lb.btn.confirm_create")
+    created = strip_tags(tr.t("lb.created", name="api-balancer", status="§")).split("§")[0]
+    await alice.expect(created, timeout=12)
+    sandbox.state.config.latency_after = 0
+    await asyncio.sleep(1.5)
+    assert len(lb_posts(sandbox)) == 1
+    assert len(list(sandbox.state.all_load_balancers())) == 1

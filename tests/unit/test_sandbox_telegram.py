@@ -520,3 +520,15 @@ async def test_control_api_names_a_missing_field(emu):
             assert (await r.json())["error"] == "bad request: field 'id' is required"
         async with s.post(f"{emu.url}/control/users", json={"id": "x"}) as r:
             assert r.status == 400 and "invalid literal" in (await r.json())["error"]
+
+
+def test_commands_in_a_bots_message_become_entities_as_telegram_detects_them():
+    from bot.sandbox.telegram_html import parse_html, with_detected_entities
+
+    text, entities = parse_html("Send <b>me</b> \u2066/token\u2069 in a private chat, or see /help.")
+    found = with_detected_entities(text, entities)
+    commands = [text[e["offset"]:e["offset"] + e["length"]] for e in found if e["type"] == "bot_command"]
+    assert commands == ["/token", "/help"]
+    assert [e["type"] for e in found if e["type"] == "bold"] == ["bold"]
+    code_text, code_entities = parse_html("type <code>/token x</code>")
+    assert [e["type"] for e in with_detected_entities(code_text, code_entities)] == ["code"]
