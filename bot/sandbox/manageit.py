@@ -235,6 +235,26 @@ async def _body(request: web.Request) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+async def _logged_body(request: web.Request) -> Any:
+    """The request's JSON as sent (None if it had none or it was not JSON), passwords redacted."""
+    if not request.can_read_body:
+        return None
+    try:
+        raw = await request.text()
+        return _redacted(json.loads(raw)) if raw.strip() else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _redacted(value: Any) -> Any:
+    """A request body for the log: every "password" field (at any depth) reads "***"."""
+    if isinstance(value, dict):
+        return {k: "***" if k == "password" else _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
+
+
 # --------------------------------------------------------------------------- state
 
 
@@ -373,7 +393,10 @@ class SandboxState:
         return next((lb for lb in self.all_load_balancers() if lb.hash == lb_hash), None)
 
     def requests(self, method: str | None = None, path: str | None = None, user_id: Any = None) -> list[dict]:
-        """Logged API requests, filtered (``path`` matches as a substring)."""
+        """Logged API requests, filtered (``path`` matches as a substring).
+
+        Each entry: method, path, status, user_id, token_id, at; and for a request other
+        than GET, ``body``: its JSON as sent (None without one), every "password" "***"."""
         return [
             e
             for e in self.request_log
@@ -680,6 +703,8 @@ async def _api_middleware(request: web.Request, handler):
         "token_id": state.token_id(token) if token else None,
         "at": state.clock(),
     }
+    if request.method != "GET":  # what was sent, for tests to read (aiohttp keeps it for the handler too)
+        entry["body"] = await _logged_body(request)
     response: web.StreamResponse
     try:
         delay = cfg.latency + (cfg.latency_by_token.get(token, 0.0) if token else 0.0)

@@ -107,23 +107,31 @@ async def settle_callbacks(control: EmulatorControl, timeout: float = 3.0) -> No
 class Person:
     """A Telegram user acting in one chat (their private chat by default)."""
 
-    def __init__(self, control: EmulatorControl, user_id: int, name: str, lang: str, chat_id: int | None = None):
+    def __init__(self, control: EmulatorControl, user_id: int, name: str, lang: str, chat_id: int | None = None,
+                 telegram_lang: str | None = ...):  # type: ignore[assignment]
         self.control = control
         self.user_id = user_id
         self.name = name
-        self.lang = lang
+        self.lang = lang  # the language the bot is expected to answer in
+        # the language_code their Telegram app sends (None: none at all); by default `lang`
+        self.telegram_lang = lang if telegram_lang is ... else telegram_lang
         self.chat_id = chat_id if chat_id is not None else user_id
         self.tr: Translator = translator(lang)
 
     def in_chat(self, chat_id: int) -> "Person":
-        return Person(self.control, self.user_id, self.name, self.lang, chat_id)
+        return Person(self.control, self.user_id, self.name, self.lang, chat_id, self.telegram_lang)
 
     def with_language(self, lang: str) -> "Person":
         return Person(self.control, self.user_id, self.name, lang, self.chat_id)
 
+    def expecting(self, lang: str) -> "Person":
+        """The same person, their Telegram app unchanged, expecting answers in `lang`."""
+        return Person(self.control, self.user_id, self.name, lang, self.chat_id, self.telegram_lang)
+
     # -- acting -------------------------------------------------------------------------
     async def say(self, text: str, reply_to: int | None = None) -> dict:
-        return await self.control.send(self.chat_id, self.user_id, text, reply_to_message_id=reply_to, language_code=self.lang)
+        return await self.control.send(self.chat_id, self.user_id, text, reply_to_message_id=reply_to,
+                                       language_code=self.telegram_lang or "")  # "": no language_code
 
     async def press(self, label: str, message_id: int | None = None, timeout: float = 10) -> dict:
         """Tap a button by its label, waiting (as a person would) until it is shown."""

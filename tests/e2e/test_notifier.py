@@ -2,14 +2,13 @@
 a failed send is retried; a chat that blocked the bot is left alone until it writes again."""
 from __future__ import annotations
 
-import pytest
-
 import asyncio
 import dataclasses
 import time
 from datetime import datetime, timedelta, timezone
 
 import aiohttp
+import pytest
 
 from bot.app import running_bot
 from bot.i18n import strip_tags

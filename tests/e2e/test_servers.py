@@ -4,8 +4,10 @@ from __future__ import annotations
 import asyncio
 
 from bot.i18n import strip_tags
+from bot.manageit.client import ManageITAPI
+from bot.ui.render import status_text
 
-from .conftest import ALICE_TOKEN, connect, second_tap_answers
+from .conftest import ALICE_TOKEN, connect, labels, second_tap_answers
 
 
 async def open_project(person, name="Production"):
@@ -305,3 +307,54 @@ async def test_an_order_whose_answer_is_lost_and_cannot_be_checked_is_not_offere
     await task
     assert alice.label("btn.confirm_create") not in [b["text"] for row in screen["buttons"] for b in row]
     assert alice.label("btn.servers") in [b["text"] for row in screen["buttons"] for b in row]
+
+
+
+async def newest_menu_with(person, label):
+    """Wait until the newest menu (the screen a person acts on next) has a button `label`."""
+    def find(messages):
+        for m in reversed(messages):
+            if m["from_bot"] and not m["deleted"] and m.get("buttons"):
+                return m if label in labels(m) else None
+        return None
+
+    return await person.control.wait_for(person.chat_id, find)
+
+
+async def test_cancel_on_the_delete_confirmation_deletes_nothing(alice, sandbox):
+    tr = alice.tr
+    async with ManageITAPI(sandbox.url) as api:
+        client = api.client(ALICE_TOKEN)
+        project = await client.projects.create("Production")
+        server = await client.servers.create(project.hash, location=4, plan=40, os=18, hostname="web-01",
+                                             password="Passw0rd!x")
+    sandbox_server = sandbox.state.find_server(server.hash)
+    sandbox.state.force_status(sandbox_server, "active", "started")  # at once: no notice comes in between
+    item = alice.label("servers.item", name="web-01", status=status_text(tr, "active"))
+    await connect(alice)
+    await alice.say("/projects")
+    await alice.expect_menu_key("projects.title", count=1)
+    await alice.press_key("projects.item", name="Production", servers=1)
+    await newest_menu_with(alice, alice.label("btn.load_balancers"))
+    await alice.press_key("btn.servers")
+    await alice.expect_menu_key("servers.title", project="Production", count=1)
+    await alice.press(item)
+    detail = await newest_menu_with(alice, alice.label("btn.delete"))
+    assert "web-01" in detail["text"]
+    await alice.press_key("btn.delete")
+    confirm = await alice.expect_menu_key("server.delete_confirm", name="web-01", ip=sandbox_server.ips[0]["ip"])
+    assert alice.label("btn.delete_yes") in labels(confirm)
+
+    await alice.press_key("btn.cancel")
+    back = await newest_menu_with(alice, alice.label("btn.delete"))  # the server's detail again
+    assert back["message_id"] == confirm["message_id"] and "web-01" in back["text"]
+    assert alice.label("btn.delete_yes") not in labels(back)
+    assert strip_tags(tr.t("server.deleted", name="web-01")) not in back["text"]
+    await alice.answered(1)
+    await alice.press_key("btn.back")  # and the list still has it
+    listed = await alice.expect_menu_key("servers.title", project="Production", count=1)
+    assert item in labels(listed)
+
+    assert sandbox.state.requests("DELETE") == [], "no DELETE reached ManageIT"
+    async with ManageITAPI(sandbox.url) as api:
+        assert [s.hash for s in await api.client(ALICE_TOKEN).servers.list(project.hash)] == [server.hash]

@@ -1,4 +1,6 @@
+import re
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -13,15 +15,54 @@ def test_every_message_exists_in_both_languages_with_the_same_placeholders():
         assert placeholders(en[key]) == placeholders(fa[key]), key
 
 
-def test_every_key_used_in_the_code_exists():
-    import re
-    from pathlib import Path
+REPO = Path(__file__).resolve().parents[2]
 
+
+def dynamic_keys() -> set[str]:
+    """Keys the code builds at run time (f"command.{cmd}", "status." + status, ...),
+    spelled out so that each is checked like a literal one."""
+    from bot.actions.load_balancers import ALGORITHMS
+    from bot.app import COMMANDS
+    from bot.i18n import _AGO_UNITS
+
+    keys = {f"command.{cmd}" for cmd in COMMANDS}  # app._post_init: the command menu
+    keys |= {f"ago.{unit}" for unit in _AGO_UNITS.values()}  # Translator.ago
+    keys |= {f"ago.{unit}.one" for unit in _AGO_UNITS.values()}
+    # render.status_text: the statuses ManageIT reports (others are shown as the API says them)
+    keys |= {f"status.{s}" for s in ("active", "creating", "started", "stopped", "not_exist", "pending",
+                                     "suspended", "deleting", "reinstalling", "error")}
+    keys |= {f"lb.algo.{a}" for a in ALGORITHMS}  # render_lb: the algorithm's name
+    for kind in ("targets", "services"):  # render_lb.limit_lines, handlers.load_balancers
+        keys |= {f"lb.{kind}.over", f"lb.{kind}.full", f"lb.limit_{kind}"}
+    return keys
+
+
+def test_every_key_used_in_the_code_exists():
+    sources = list((REPO / "bot").rglob("*.py"))
+    assert len(sources) > 20, f"the bot's sources were not found under {REPO / 'bot'}"
     used = set()
-    for path in Path("bot").rglob("*.py"):
-        used |= set(re.findall(r"\.(?:t|plain|raw)\(\s*\"([a-z_]+\.[a-z_.]+)\"", path.read_text()))
-    missing = used - set(load_catalog("en"))
-    assert not missing, missing
+    for path in sources:
+        used |= set(re.findall(r"\.(?:t|plain|raw)\(\s*\"([a-z_]+\.[a-z_.]+)\"", path.read_text(encoding="utf-8")))
+    assert len(used) >= 150, f"only {len(used)} keys found: is the pattern still right?"
+    catalog = set(load_catalog("en"))
+    assert not used - catalog, used - catalog
+    dynamic = dynamic_keys()
+    assert len(dynamic) >= 40
+    assert not dynamic - catalog, dynamic - catalog
+
+
+def test_the_listed_dynamic_keys_are_the_ones_the_code_builds():
+    """Each dynamic family above is still built by the code (so the list is not stale), and
+    render.status_text finds each listed status, spelled as ManageIT spells it ("not exist")."""
+    code = "".join(p.read_text(encoding="utf-8") for p in (REPO / "bot").rglob("*.py"))
+    for built in ('f"command.{cmd}"', 'f"ago.{unit}.one"', 'f"ago.{unit}"', '"status." + ', 'f"lb.algo.{',
+                  'f"lb.{kind}.over"', 'f"lb.{kind}.full"', 'f"lb.limit_{kind}"'):
+        assert built in code, built
+    from bot.ui.render import status_text
+
+    for key in (k for k in dynamic_keys() if k.startswith("status.")):
+        status = key.split(".", 1)[1].replace("_", " ")
+        assert status_text(translator("en"), status) == translator("en").raw(key) != key
 
 
 def test_persian_numbers_prices_and_sizes():

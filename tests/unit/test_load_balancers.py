@@ -2,20 +2,22 @@
 actions' request bodies and the notifier's load balancer watching (against the sandbox)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pytest
 from aiohttp.test_utils import TestServer
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import Defaults, ExtBot
 
 from bot.actions import load_balancers as lb_actions
 from bot.actions.base import Account, Actor
 from bot.config import Settings
 from bot.handlers.load_balancers import change_kinds, validate_name, validate_port, validate_target
 from bot.i18n import strip_tags, translator
-from bot.manageit.client import ManageITAPI
 from bot.manageit.models import BackendServer, LBPlan, LoadBalancer
 from bot.notifier import Change, Notifier, _grouped, backend_key
 from bot.sandbox.manageit import SANDBOX_STATE, SandboxConfig, create_sandbox_app
+from bot.sandbox.telegram import EmulatorConfig, start_emulator
+from bot.sandbox.telegram_client import EmulatorControl
 from bot.services import Services
 from bot.storage.migrate import upgrade
 from bot.storage.vault import TokenVault
@@ -192,12 +194,23 @@ def test_backend_changes_of_one_load_balancer_share_a_message():
 
 
 # -- against the sandbox: the actions' bodies and the notifier ---------------------------------
-@dataclass
-class FakeBot:
-    sent: list = field(default_factory=list)
-
-    async def send_message(self, chat_id, text, **kw):
-        self.sent.append((chat_id, text))
+@pytest.fixture
+async def telegram():
+    """A real Bot (an ExtBot with the application's defaults: HTML, no link previews)
+    talking to the Telegram emulator, which checks every message as Telegram would; and the
+    emulator's control API to read what arrived. User 555 (the token's owner) has a chat."""
+    emu = await start_emulator(config=EmulatorConfig())
+    bot = ExtBot(emu.config.bot_token, base_url=f"{emu.url}/bot",
+                 defaults=Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+    control = EmulatorControl(emu.url)
+    await control.create_user(555, first_name="U", language_code="en")
+    await bot.initialize()
+    try:
+        yield bot, control
+    finally:
+        await bot.shutdown()
+        await control.close()
+        await emu.close()
 
 
 @pytest.fixture
@@ -221,22 +234,18 @@ async def world(tmp_path):
     await server.close()
 
 
-async def test_create_sends_the_documented_body(world, monkeypatch):
+async def test_create_sends_the_documented_body(world):
     services, account, state = world
     project = await account.client.projects.create("Production")
-    bodies = []
-    original = ManageITAPI._request
 
-    async def recording(self, token, method, path, **kw):
-        if method != "GET":
-            bodies.append((method, path, kw.get("body")))
-        return await original(self, token, method, path, **kw)
+    def sent():  # what reached the sandbox, as it arrived
+        return [(e["method"], e["path"], e["body"]) for e in state.request_log if e["method"] != "GET"]
 
-    monkeypatch.setattr(ManageITAPI, "_request", recording)
+    assert sent() == [("POST", "/api/v1/projects", {"name": "Production"})]
     spec = lb_actions.LBSpec(project.hash, "edge-lb-01", 4, 31, "leastconn", ("2.189.1.140", "backend.example.com"),
                              (lb_actions.ServiceSpec(80, 8080, True, True), lb_actions.ServiceSpec(443, 443, True)))
     lb = await lb_actions.create_load_balancer(services, Actor(555, 555), account, spec)
-    assert bodies == [("POST", f"api/v1/projects/{project.hash}/load_balancers", {
+    assert sent()[1:] == [("POST", f"/api/v1/projects/{project.hash}/load_balancers", {
         "name": "edge-lb-01", "plan": "31", "algorithm": "leastconn", "location": 4,
         "targets": [{"ip": "2.189.1.140"}, {"ip": "backend.example.com"}],
         "services": [{"source_port": 80, "destination_port": 8080, "health_check": True, "proxy": True},
@@ -252,15 +261,23 @@ async def test_create_sends_the_documented_body(world, monkeypatch):
     update = lb_actions.LBUpdate(project.hash, lb.hash, "edge-lb-02", 31, "leastconn", spec.targets,
                                  (lb_actions.ServiceSpec(80, 8080, True, True, use_ssl=True),))
     await lb_actions.update_load_balancer(services, Actor(555, 555), account, update)
-    method, path, body = bodies[-1]
-    assert method == "PUT" and body["services"] == [
+    assert len(sent()) == 3
+    method, path, body = sent()[-1]
+    assert method == "PUT" and path == f"/api/v1/projects/{project.hash}/load_balancers/{lb.hash}"
+    assert body["services"] == [
         {"source_port": 80, "destination_port": 8080, "health_check": True, "proxy": True, "use_ssl": True}]
-    assert body["plan"] == "31" and "location" not in body
+    assert body["plan"] == "31" and body["name"] == "edge-lb-02" and "location" not in body
 
 
-async def test_notifier_watches_load_balancers_and_their_backends(world):
+async def test_notifier_watches_load_balancers_and_their_backends(world, telegram):
     services, account, state = world
-    notifier, bot = Notifier(services), FakeBot()
+    bot, control = telegram
+    notifier = Notifier(services)
+
+    async def told() -> list[dict]:
+        """The notices that reached the owner's chat, as Telegram shows them."""
+        return await control.bot_messages(555)
+
     empty = await account.client.projects.create("Empty")
     project = await account.client.projects.create("Production")
     lb = await account.client.load_balancers.create(
@@ -270,6 +287,7 @@ async def test_notifier_watches_load_balancers_and_their_backends(world):
                   {"source_port": 443, "destination_port": 443, "health_check": True, "proxy": False}])
     # First sight (it is already running: the sandbox has no delay here) is silent.
     assert await notifier.run_cycle(bot) == 0
+    assert await told() == []
     lists = lambda: [r["path"] for r in state.requests("GET") if r["path"].endswith("/load_balancers")]  # noqa: E731
     assert lists() == [f"/api/v1/projects/{project.hash}/load_balancers"], "no list call for a project without any"
     assert len(state.requests("GET", "/reports")) == 1
@@ -278,20 +296,31 @@ async def test_notifier_watches_load_balancers_and_their_backends(world):
     sandbox_lb = state.find_load_balancer(lb.hash)
     sandbox_lb.target_status["10.0.0.2"] = "DOWN"
     assert await notifier.run_cycle(bot) == 1  # one message for both backends
-    text = bot.sent[-1][1]
+    (notice,) = await told()
+    text = notice["text"]
     assert "edge-lb-01" in text and "bk_web_80" in text and "bk_web_443" in text and "10.0.0.2" in text
     assert text.count("DOWN") == 2 and "10.0.0.1" not in text
+    # Sent as HTML and parsed by Telegram: the name bold, the target as code, no tags left.
+    assert "<" not in text and {"bold", "code"} <= {e["type"] for e in notice["entities"]}
+    units = text.encode("utf-16-le")  # entity offsets count UTF-16 units
+    code = [units[2 * e["offset"]:2 * (e["offset"] + e["length"])].decode("utf-16-le")
+            for e in notice["entities"] if e["type"] == "code"]
+    assert "10.0.0.2" in code, code
     assert await notifier.run_cycle(bot) == 0  # told once
+    assert len(await told()) == 1
 
     # While it is reinstalled every backend reads DOWN: that is not news, its status is.
     state.force_status(sandbox_lb, "reinstalling", "not exist")
     reports = len(state.requests("GET", "/reports"))
     assert await notifier.run_cycle(bot) == 1
-    assert "reinstalling" in bot.sent[-1][1] and len(state.requests("GET", "/reports")) == reports
+    assert "reinstalling" in (await told())[-1]["text"] and len(state.requests("GET", "/reports")) == reports
     state.force_status(sandbox_lb, "active", "started")
     sandbox_lb.target_status["10.0.0.2"] = "UP"
     assert await notifier.run_cycle(bot) == 2  # active again, and the target UP again
-    assert "active" in bot.sent[-2][1] and "UP again" in bot.sent[-1][1]
+    messages = await told()
+    assert len(messages) == 4
+    assert "active" in messages[-2]["text"] and "UP again" in messages[-1]["text"]
+    assert await control.errors() == []  # Telegram took every notice: valid HTML, within its limits
 
     # Health checks off: no report call; deleted: its watch rows go.
     await account.client.load_balancers.update(

@@ -609,6 +609,25 @@ async def test_request_log(client):
     assert len(state_of(client).requests("POST", "/projects")) == 1
 
 
+async def test_request_log_keeps_each_sent_body_with_passwords_redacted(client):
+    project = await new_project(client)
+    server = await new_server(client, project["hash"], password="Sup3r-Secret!")
+    await client.get("/api/v1/projects", headers=AUTH)
+    await client.post("/api/v1/projects", data="not json", headers=AUTH)
+    await client.delete(f"/api/v1/projects/{project['hash']}/servers/{server['hash']}", headers=AUTH)
+    await client.post("/api/v1/projects", json={"name": "x", "nested": [{"password": "p4ss"}]})  # 401: logged too
+    log = state_of(client).request_log
+    assert log[0]["body"] == {"name": "web-shop"}
+    assert log[1]["body"] == {**SERVER_BODY, "password": "***"}
+    assert "body" not in log[2]  # a GET has none
+    assert log[3]["body"] is None and log[4]["body"] is None  # not JSON; no body at all
+    assert log[5]["body"] == {"name": "x", "nested": [{"password": "***"}]} and log[5]["status"] == 401
+    assert "Sup3r-Secret!" not in json.dumps(log) and "p4ss" not in json.dumps(log)
+    assert state_of(client).requests("POST", "/servers")[0]["body"]["hostname"] == SERVER_BODY["hostname"]
+    r = await client.get("/_sandbox/state")  # the control API's copy is redacted as well
+    assert "Sup3r-Secret!" not in await r.text()
+
+
 async def test_unknown_route_is_json_404(client):
     r = await client.get("/api/v1/nothing-here", headers=AUTH)
     assert r.status == 404 and "message" in await r.json()
