@@ -70,6 +70,7 @@ class SandboxConfig:
     throttle_next: int = 0  # the next N API requests answer 429 with Retry-After
     retry_after: int = 1
     fault_method: str = ""  # when set (e.g. "POST"), fail_next/throttle_next/error_rate hit only that method
+    fault_token: str = ""  # when set, fail_next/throttle_next/error_rate/latency_after hit only this token
     quirks: bool = True  # answer with the documentation's odd shapes
     seed: int | None = None
 
@@ -490,6 +491,7 @@ class SandboxState:
     def config_dump(self) -> dict:
         out = {f.name: getattr(self.config, f.name) for f in dataclasses.fields(SandboxConfig) if f.name != "tokens"}
         out["latency_by_token"] = {self.token_id(t): v for t, v in self.config.latency_by_token.items()}
+        out["fault_token"] = self.token_id(self.config.fault_token) if self.config.fault_token else ""
         out["tokens"] = {self.token_id(t): self.profile_for_token(t) for t in self.config.tokens}
         return out
 
@@ -710,7 +712,9 @@ async def _api_middleware(request: web.Request, handler):
         delay = cfg.latency + (cfg.latency_by_token.get(token, 0.0) if token else 0.0)
         if delay > 0:
             await asyncio.sleep(delay)
-        faults_apply = not cfg.fault_method or request.method == cfg.fault_method.upper()
+        faults_apply = (not cfg.fault_method or request.method == cfg.fault_method.upper()) and (
+            not cfg.fault_token or token == cfg.fault_token
+        )
         if cfg.throttle_next > 0 and faults_apply:
             cfg.throttle_next -= 1
             response = _json(
@@ -1309,6 +1313,7 @@ _SWITCHES.update(
         "transition_delay": _nonneg_float,
         "quirks": _boolean,
         "fault_method": lambda v: str(v or "").upper(),
+        "fault_token": lambda v: str(v or ""),
     }
 )
 

@@ -141,7 +141,7 @@ async def _two_owners_one_throttled(settings, sandbox, control, lang, retry_afte
     assert await app.notifier.run_cycle(app.bot) == 0  # first sight: recorded silently
     await asyncio.sleep(TRANSITION + 0.3)
     cfg = sandbox.state.config
-    cfg.latency_by_token = {BOB_TOKEN: 0.1}  # Alice's request reaches the sandbox first
+    cfg.fault_token = ALICE_TOKEN  # the 429 is Alice's alone
     cfg.retry_after = retry_after
     cfg.throttle_next = 1
     return app_cm, app, alice, bob
