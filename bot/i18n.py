@@ -22,7 +22,9 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+from bot.paths import shipped
+
+LOCALES_DIR = shipped("_locales", "locales")
 LANGUAGES = ("fa", "en")
 DEFAULT_LANGUAGE = "fa"
 

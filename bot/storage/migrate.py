@@ -25,6 +25,8 @@ from sqlalchemy import event, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.paths import shipped
+
 from .db import create_engine
 
 __all__ = [
@@ -36,7 +38,7 @@ __all__ = [
     "upgrade_sync",
 ]
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_DIR = shipped("_migrations", "migrations")
 
 
 def migration_config(url: str) -> Config:
