@@ -694,6 +694,22 @@ class EmulatorState:
             "delivered": msg.delivered,
         }
 
+    def user_edit(self, chat_id: int, user_id: int, message_id: int, text: str) -> dict[str, Any]:
+        """A user edits one of their own messages: Telegram sends an ``edited_message``."""
+        user = self.ensure_user(user_id)
+        chat = self._user_chat(chat_id, user)
+        msg = self.get_message(chat.id, int(message_id))
+        if msg is None or msg.deleted or msg.from_bot or msg.user_id != user.id:
+            raise ControlError(404, f"no message {message_id} of user {user_id} in chat {chat.id}")
+        if not text or not text.strip() or len(text) > MAX_MESSAGE_LENGTH:
+            raise ControlError(400, "message text is empty or too long")
+        msg.text, msg.entities, msg.html = text, detect_entities(text), html_lib.escape(text, quote=False)
+        msg.edit_count += 1
+        msg.edit_date = _now()
+        self.announce_message("edited", msg)
+        update_id = self.enqueue_update("edited_message", self.message_to_api(msg)) if msg.delivered else None
+        return {"message_id": msg.message_id, "chat_id": chat.id, "update_id": update_id}
+
     def _user_chat(self, chat_id: int, user: User) -> Chat:
         if chat_id > 0:
             if chat_id != user.id:
@@ -1566,6 +1582,19 @@ async def _c_send(request: web.Request) -> Any:
 
 
 @_control
+async def _c_edit(request: web.Request) -> Any:
+    state = request.app[EMULATOR_STATE]
+    body = await _json_body(request)
+    user_id = int(body["user_id"])
+    return state.user_edit(
+        chat_id=int(body.get("chat_id", user_id)),
+        user_id=user_id,
+        message_id=int(body["message_id"]),
+        text=str(body.get("text", "")),
+    )
+
+
+@_control
 async def _c_press(request: web.Request) -> Any:
     state = request.app[EMULATOR_STATE]
     body = await _json_body(request)
@@ -1770,6 +1799,7 @@ def create_telegram_emulator_app(config: EmulatorConfig | None = None) -> web.Ap
     app.router.add_route("*", "/control/chats", _c_chats)
     app.router.add_post("/control/send", _c_send)
     app.router.add_post("/control/press", _c_press)
+    app.router.add_post("/control/edit", _c_edit)
     app.router.add_get("/control/chats/{chat_id}/messages", _c_messages)
     app.router.add_get("/control/callback_answers", _c_callback_answers)
     app.router.add_get("/control/errors", _c_errors)

@@ -150,6 +150,11 @@ class EmulatorControl:
             body["language_code"] = language_code
         return await self._request("POST", "send", body)
 
+    async def edit(self, chat_id: int, user_id: int, message_id: int, text: str) -> dict[str, Any]:
+        """The user edits their message `message_id` (the bot gets an edited_message)."""
+        return await self._request("POST", "edit", {"chat_id": chat_id, "user_id": user_id,
+                                                    "message_id": message_id, "text": text})
+
     async def press(
         self,
         chat_id: int,

@@ -358,3 +358,17 @@ async def test_cancel_on_the_delete_confirmation_deletes_nothing(alice, sandbox)
     assert sandbox.state.requests("DELETE") == [], "no DELETE reached ManageIT"
     async with ManageITAPI(sandbox.url) as api:
         assert [s.hash for s in await api.client(ALICE_TOKEN).servers.list(project.hash)] == [server.hash]
+
+
+async def test_an_edited_old_message_is_not_taken_as_an_answer(alice, sandbox):
+    """Editing an earlier message while a prompt is open must not answer the prompt (at the
+    password step it would become the root password)."""
+    await open_project(alice)
+    await walk_to_hostname(alice)
+    old = next(m for m in reversed(await alice.messages()) if not m["from_bot"] and m["text"] == "Production")
+    await alice.control.edit(alice.chat_id, alice.user_id, old["message_id"], "edited-host-01")
+    await asyncio.sleep(0.8)
+    await alice.expect_menu_key("create.hostname")  # still asking: the edit answered nothing
+    assert not any("edited-host-01" in (m["text"] or "") for m in await alice.messages() if m["from_bot"])
+    await alice.say("real-host-01")  # the prompt still takes a new message
+    await alice.expect_menu_key("create.password")
