@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol, TypeVar
 
 from bot.manageit.client import ManageITClient
-from bot.manageit.errors import ManageITError
+from bot.manageit.errors import ManageITError, NetworkError
 from bot.storage.vault import VaultError
 
 if TYPE_CHECKING:
@@ -61,6 +61,35 @@ async def load_account(services: "Services", owner_chat_id: int) -> Account | No
             log.warning("credential %s cannot be decrypted with ENCRYPTION_KEYS", cred.id)
             raise TokenUnreadable() from None
         return Account(cred.id, cred.owner_chat_id, cred.account_name, services.api.client(token))
+
+
+class _Named(Protocol):
+    hash: str
+    name: str
+
+
+R = TypeVar("R", bound=_Named)
+
+
+async def order_once(create: Callable[[], Awaitable[R]], listing: Callable[[], Awaitable[list[R]]], name: str) -> R:
+    """Create a resource (a POST, never retried) so that a lost answer never leads to a
+    second one: if the answer is lost (time-out, dropped connection), look for a resource
+    of that name that was not there before. Found: that is it. Not found: the order was
+    not taken, the error stands and trying again is safe. The list cannot be read either:
+    `OutcomeUnknown`."""
+    before = {r.hash for r in await listing()}
+    try:
+        return await create()
+    except NetworkError:
+        try:
+            now = await listing()
+        except ManageITError:
+            raise OutcomeUnknown(name) from None
+        new = [r for r in now if r.hash not in before and r.name == name]
+        if not new:
+            raise
+        log.info("an order's answer was lost, but the resource exists: %s", new[-1].hash)
+        return new[-1]
 
 
 async def audited(

@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.actions.base import Account, Actor, OutcomeUnknown, audited
-from bot.manageit.errors import ManageITError, NetworkError
+from bot.actions.base import Account, Actor, audited, order_once
 from bot.manageit.models import LoadBalancer
 
 if TYPE_CHECKING:
@@ -104,38 +103,25 @@ async def _remember(services: "Services", account: Account, project_hash: str, l
         )
 
 
-async def _order(account: Account, spec: LBSpec) -> LoadBalancer:
-    """POST the order; if its answer is lost, look for a load balancer of that name that
-    was not there before (see `bot.actions.servers._order`), so it is never ordered twice."""
-    before = {lb.hash for lb in await account.client.load_balancers.list(spec.project_hash)}
-    try:
-        return await account.client.load_balancers.create(
-            spec.project_hash,
-            name=spec.name,
-            plan=str(spec.plan),
-            location=spec.location,
-            algorithm=spec.algorithm,
-            targets=[{"ip": ip} for ip in spec.targets],
-            services=[s.body() for s in spec.services],
-        )
-    except NetworkError:
-        try:
-            balancers = await account.client.load_balancers.list(spec.project_hash)
-        except ManageITError:
-            raise OutcomeUnknown(spec.name) from None
-        ordered = [lb for lb in balancers if lb.hash not in before and lb.name == spec.name]
-        if not ordered:
-            raise  # it was not taken: safe to try again
-        return ordered[-1]
-
-
 async def create_load_balancer(services: "Services", actor: Actor, account: Account, spec: LBSpec) -> LoadBalancer:
     lb = await audited(
         services,
         actor,
         account,
         "load_balancer.create",
-        _order(account, spec),
+        order_once(
+            lambda: account.client.load_balancers.create(
+                spec.project_hash,
+                name=spec.name,
+                plan=str(spec.plan),
+                location=spec.location,
+                algorithm=spec.algorithm,
+                targets=[{"ip": ip} for ip in spec.targets],
+                services=[s.body() for s in spec.services],
+            ),
+            lambda: account.client.load_balancers.list(spec.project_hash),
+            spec.name,
+        ),
         project_hash=spec.project_hash,
         target=spec.name,
         details=spec.public_details(),

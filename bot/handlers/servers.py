@@ -249,27 +249,10 @@ async def on_location(ix: Interaction, arg: str) -> None:
     await _show_step(ix)
 
 
-@action("sc.locs")
-async def on_locations_page(ix: Interaction, arg: str) -> None:
-    flow = _flow_or_none(ix, "location")
-    if flow is None:
-        return await _stale(ix)
-    flow["page"] = _page(arg)
-    await _show_step(ix)
-
-
-@action("sc.vers")
-async def on_versions_page(ix: Interaction, arg: str) -> None:
-    flow = _flow_or_none(ix, "version")
-    if flow is None:
-        return await _stale(ix)
-    flow["page"] = _page(arg)
-    await _show_step(ix)
-
-
-@action("sc.plans")
-async def on_plans_page(ix: Interaction, arg: str) -> None:
-    flow = _flow_or_none(ix, "plan")
+@action("sc.page")
+async def on_page(ix: Interaction, arg: str) -> None:
+    """Another page of the list the step shows (locations, plans, OS images, versions)."""
+    flow = _flow_or_none(ix, "location", "plan", "os", "version")
     if flow is None:
         return await _stale(ix)
     flow["page"] = _page(arg)
@@ -287,15 +270,6 @@ async def on_plan(ix: Interaction, arg: str) -> None:
         return await _stale(ix)
     flow.update(step="os", plan=plan.id, plan_label=render.plan_label(ix.tr, plan),
                 price_month=plan.price_per_month, price_hour=plan.price_per_hour, page=0)
-    await _show_step(ix)
-
-
-@action("sc.oses")
-async def on_os_page(ix: Interaction, arg: str) -> None:
-    flow = _flow_or_none(ix, "os")
-    if flow is None:
-        return await _stale(ix)
-    flow["page"] = _page(arg)
     await _show_step(ix)
 
 

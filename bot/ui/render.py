@@ -240,7 +240,7 @@ def _flow_nav(tr: Translator, back_to: bool = True) -> list[Button]:
 def pick_location(tr: Translator, locations: Sequence[Location], page: int = 0) -> Screen:
     pg = paginate(list(locations), page)
     rows = [[Button(loc.name + (" ★" if loc.is_default else ""), "sc.loc", str(loc.id))] for loc in pg.items]
-    rows.append(_pager(tr, pg, "sc.locs"))
+    rows.append(_pager(tr, pg, "sc.page"))
     rows.append(_flow_nav(tr))  # Back: to the server list
     return Screen(_step(tr, 1, "create.location"), rows)
 
@@ -259,7 +259,7 @@ def plan_label(tr: Translator, plan: Plan) -> str:
 def pick_plan(tr: Translator, location: str, plans: Sequence[Plan], page: int) -> Screen:
     pg = paginate(list(plans), page)
     rows = [[Button(plan_label(tr, p), "sc.plan", str(p.id))] for p in pg.items]
-    rows.append(_pager(tr, pg, "sc.plans"))
+    rows.append(_pager(tr, pg, "sc.page"))
     rows.append(_flow_nav(tr))
     return Screen(_step(tr, 2, "create.plan", location=location), rows)
 
@@ -267,7 +267,7 @@ def pick_plan(tr: Translator, location: str, plans: Sequence[Plan], page: int) -
 def pick_os(tr: Translator, images: Sequence[OSImage], page: int) -> Screen:
     pg = paginate(list(images), page)
     rows = [[Button(img.name, "sc.os", str(img.id))] for img in pg.items]
-    rows.append(_pager(tr, pg, "sc.oses"))
+    rows.append(_pager(tr, pg, "sc.page"))
     rows.append(_flow_nav(tr))
     return Screen(_step(tr, 3, "create.os"), rows)
 
@@ -275,7 +275,7 @@ def pick_os(tr: Translator, images: Sequence[OSImage], page: int) -> Screen:
 def pick_version(tr: Translator, image: OSImage, versions: Sequence[OSVersion], page: int = 0) -> Screen:
     pg = paginate(list(versions), page)
     rows = [[Button(f"{image.name} {v.version}", "sc.ver", str(v.id))] for v in pg.items]
-    rows.append(_pager(tr, pg, "sc.vers"))
+    rows.append(_pager(tr, pg, "sc.page"))
     rows.append(_flow_nav(tr))
     return Screen(_step(tr, 4, "create.version", os=image.name), rows)
 

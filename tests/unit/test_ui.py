@@ -107,3 +107,19 @@ def test_validation_errors_are_listed_under_a_localized_title():
     throttled = Throttled.__new__(Throttled)
     throttled.retry_after = 42.4
     assert error_key(throttled) == ("error.throttled", {"seconds": 42})
+
+
+def test_every_list_of_the_server_wizard_is_paged_by_eight():
+    from bot.i18n import translator
+    from bot.manageit.models import Location, OSImage, OSVersion
+    from bot.ui import render
+
+    tr = translator("en")
+    locations = [Location(id=i, name=f"loc{i}") for i in range(1, 12)]
+    image = OSImage(id=1, name="Ubuntu", versions=tuple(OSVersion(id=i, version=f"{i}.04") for i in range(1, 12)))
+    for screen in (render.pick_location(tr, locations, 1), render.pick_version(tr, image, list(image.versions), 1)):
+        picks = [b for row in screen.rows for b in row if b.action in ("sc.loc", "sc.ver")]
+        assert len(picks) == 3  # items 9–11 on the second page
+        pager = [b for row in screen.rows for b in row if b.action == "sc.page"]
+        assert [b.arg for b in pager] == ["0"]  # back to the first page; no next
+        assert any(b.action == "sc.back" for row in screen.rows for b in row)  # Back on every step
