@@ -87,7 +87,8 @@ class LBUpdate:
         }
 
 
-async def _remember(services: "Services", account: Account, project_hash: str, lb: LoadBalancer, fallback_name: str) -> None:
+async def _remember(services: "Services", account: Account, project_hash: str, lb: LoadBalancer, fallback_name: str,
+                    *, keep_existing: bool = False) -> None:
     """Record the state the bot just caused, so the notifier reports only what follows."""
     async with services.db.session() as session:
         await services.watches.upsert(
@@ -100,6 +101,7 @@ async def _remember(services: "Services", account: Account, project_hash: str, l
             status=lb.status,
             real_status=lb.real_status,
             detail=lb.primary_ipv4,
+            keep_existing=keep_existing,
         )
 
 
@@ -127,7 +129,7 @@ async def create_load_balancer(services: "Services", actor: Actor, account: Acco
         details=spec.public_details(),
     )
     if lb.hash:
-        await _remember(services, account, spec.project_hash, lb, spec.name)
+        await _remember(services, account, spec.project_hash, lb, spec.name, keep_existing=True)
     return lb
 
 

@@ -59,6 +59,7 @@ async def create_server(services: "Services", actor: Actor, account: Account, sp
             status=server.status,
             real_status=server.real_status,
             detail=server.primary_ipv4,
+            keep_existing=True,  # the notifier may have seen it (and told its news) already
         )
     return server
 

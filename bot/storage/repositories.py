@@ -52,10 +52,11 @@ async def _upsert(
         else:
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
         stmt = dialect_insert(model).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[getattr(model, c) for c in conflict_cols],
-            set_={c: getattr(stmt.excluded, c) for c in update_cols},
-        )
+        index = [getattr(model, c) for c in conflict_cols]
+        if update_cols:
+            stmt = stmt.on_conflict_do_update(index_elements=index, set_={c: getattr(stmt.excluded, c) for c in update_cols})
+        else:  # insert only: an existing row stays as it is
+            stmt = stmt.on_conflict_do_nothing(index_elements=index)
         await session.execute(stmt)
         return
 
@@ -350,7 +351,10 @@ class WatchRepo:
         status: str | None,
         real_status: str | None,
         detail: str | None,
+        keep_existing: bool = False,
     ) -> None:
+        """Record a resource's state. `keep_existing`: only if it has no row yet (what the
+        bot learns from its own late-answered order must not undo what the notifier saw)."""
         await _upsert(
             session,
             WatchedResource,
@@ -367,7 +371,7 @@ class WatchRepo:
                 "updated_at": utcnow(),
             },
             conflict_cols=["credential_id", "kind", "resource_hash", "sub_key"],
-            update_cols=["project_hash", "name", "status", "real_status", "detail", "updated_at"],
+            update_cols=[] if keep_existing else ["project_hash", "name", "status", "real_status", "detail", "updated_at"],
         )
 
     @staticmethod

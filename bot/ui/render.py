@@ -326,7 +326,8 @@ def creating(tr: Translator, hostname: str) -> Screen:
 
 def created(tr: Translator, server: Server) -> Screen:
     return Screen(
-        tr.t("create.created", name=server.name, status=status_text(tr, server.status)),
+        tr.t("create.created_active" if server.status == "active" else "create.created", name=server.name,
+             status=status_text(tr, server.status)),
         [[Button(tr.plain("btn.open_server"), "srv.open", server.hash)], [Button(tr.plain("btn.main_menu"), "main")]],
     )
 

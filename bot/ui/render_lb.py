@@ -525,7 +525,8 @@ def creating(tr: Translator, name: str) -> Screen:
 
 def created(tr: Translator, lb: LoadBalancer) -> Screen:
     return Screen(
-        tr.t("lb.created", name=lb.name, status=status_text(tr, lb.status)),
+        tr.t("lb.created_active" if lb.status == "active" else "lb.created", name=lb.name,
+             status=status_text(tr, lb.status)),
         [[Button(tr.plain("lb.btn.open"), "lb.open", lb.hash)], [Button(tr.plain("btn.main_menu"), "main")]],
     )
 

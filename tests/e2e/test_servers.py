@@ -7,7 +7,7 @@ from bot.i18n import strip_tags
 from bot.manageit.client import ManageITAPI
 from bot.ui.render import status_text
 
-from .conftest import ALICE_TOKEN, connect, labels, second_tap_answers
+from .conftest import ALICE_TOKEN, _norm, connect, labels, second_tap_answers
 
 
 async def open_project(person, name="Production"):
@@ -280,12 +280,16 @@ async def test_an_order_whose_answer_is_lost_is_found_not_repeated(alice, sandbo
     sandbox.state.config.fault_method = "POST"
     sandbox.state.config.latency_after = 6.0
     await alice.press_key("btn.confirm_create")
-    created = strip_tags(alice.tr.t("create.created", name="db-server-1", status="§")).split("§")[0]
-    await alice.expect(created, timeout=12)  # its status by now: creating or already active
+    await alice.expect("✅", "db-server-1", timeout=12)  # created (by now maybe already active)
     sandbox.state.config.latency_after = 0
     await asyncio.sleep(1.5)  # the late answer to the order is logged once it is sent
     assert len(server_posts(sandbox)) == 1
     assert len(list(sandbox.state.all_servers())) == 1
+    # the notifier saw it become active while the answer was late: that is told once, if at all
+    active = strip_tags(alice.tr.t("notify.server_status_ip", name="db-server-1", status=alice.tr.raw("status.active"),
+                                   real_status="§", old_status="§", ip="§")).split("§")[0]
+    notices = [m for m in await alice.messages() if m["from_bot"] and _norm(active) in _norm(m["text"] or "")]
+    assert len(notices) <= 1
 
 
 async def test_an_order_whose_answer_is_lost_and_cannot_be_checked_is_not_offered_again(alice, sandbox):
@@ -372,3 +376,20 @@ async def test_an_edited_old_message_is_not_taken_as_an_answer(alice, sandbox):
     assert not any("edited-host-01" in (m["text"] or "") for m in await alice.messages() if m["from_bot"])
     await alice.say("real-host-01")  # the prompt still takes a new message
     await alice.expect_menu_key("create.password")
+
+
+async def test_a_late_answer_does_not_repeat_the_active_notice(alice, sandbox):
+    """The order's answer (saying "creating") comes after the server became active and the
+    notifier told so: the bot must not record "creating" again, or "active" is told twice."""
+    await open_project(alice)
+    await walk_to_summary(alice)
+    sandbox.state.config.fault_method = "POST"
+    sandbox.state.config.latency_after = 2.0  # longer than creating→active, shorter than the time-out
+    await alice.press_key("btn.confirm_create")
+    await alice.expect("✅", "db-server-1", timeout=8)
+    sandbox.state.config.latency_after = 0
+    await asyncio.sleep(1.5)  # several notifier cycles
+    active = strip_tags(alice.tr.t("notify.server_status_ip", name="db-server-1", status=alice.tr.raw("status.active"),
+                                   real_status="§", old_status="§", ip="§")).split("§")[0]
+    notices = [m for m in await alice.messages() if m["from_bot"] and _norm(active) in _norm(m["text"] or "")]
+    assert len(notices) == 1
