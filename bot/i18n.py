@@ -31,6 +31,7 @@ DEFAULT_LANGUAGE = "fa"
 _PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 _TO_ASCII_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 FSI, PDI = "\u2068", "\u2069"
+RLM = "\u200f"  # right-to-left mark
 
 
 _COMMAND_RE = re.compile(r"(?<![\w/<])(/[a-z_]{2,32})(?![\w])")
@@ -128,8 +129,16 @@ class Translator:
         return text
 
     def t(self, key: str, **values) -> str:
-        """Message as HTML, values escaped and localised."""
-        return self.raw(key).format_map(_SafeDict({k: self._html_value(v) for k, v in values.items()}))
+        """Message as HTML, values escaped and localised.
+
+        In Persian, a message whose first word is a value (a user's name, a hostname) starts
+        with a right-to-left mark: apps take a paragraph's direction from its first strong
+        letter, and a Latin name there would lay the Persian sentence out left to right."""
+        template = self.raw(key)
+        text = template.format_map(_SafeDict({k: self._html_value(v) for k, v in values.items()}))
+        if self.rtl and _starts_with_value(template):
+            text = RLM + text
+        return text
 
     def plain(self, key: str, **values) -> str:
         """Message as plain text (button labels, callback answers): nothing escaped."""
@@ -220,6 +229,21 @@ class Translator:
         if self.rtl:
             return self.digits(when.astimezone(TEHRAN).strftime("%H:%M:%S"))
         return when.astimezone(timezone.utc).strftime("%H:%M:%S UTC")
+
+
+_RTL_LETTER_RE = re.compile(r"[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]")
+_LTR_LETTER_RE = re.compile(r"[A-Za-z\u00C0-\u02B8\u0370-\u052F]")
+
+
+@lru_cache(maxsize=2048)
+def _starts_with_value(template: str) -> bool:
+    """Whether a placeholder comes before the template's first letter (tags aside)."""
+    bare = _TAG_RE.sub("", template)
+    brace = bare.find("{")
+    if brace < 0:
+        return False
+    letters = [m.start() for m in (_RTL_LETTER_RE.search(bare), _LTR_LETTER_RE.search(bare)) if m]
+    return not letters or brace < min(letters)
 
 
 @lru_cache(maxsize=1)

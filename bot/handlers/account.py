@@ -80,6 +80,7 @@ async def _connect(ix: Interaction, token: str) -> None:
         await ix.show(render.token_prompt(ix.tr, ix.tr.plain("token.invalid")))
         return
     ix.stop_awaiting()
+    ix.forget_other_menus()
     ix.menu["last_view"] = ["acct.show", ""]
     screen = await account_screen(ix)
     screen.text = ix.tr.t("token.saved", name=user.name or "—", email=user.email or "—") + "\n\n" + screen.text
@@ -88,6 +89,7 @@ async def _connect(ix: Interaction, token: str) -> None:
 
 async def _logout(ix: Interaction) -> None:
     removed = await tokens.forget(ix.services, ix.actor, ix.user.id)
+    ix.forget_other_menus()
     key = "account.logged_out" if removed else "account.none"
     await ix.show(render.Screen(ix.tr.t(key), [[render.Button(ix.tr.plain("btn.main_menu"), "main")]]))
 

@@ -21,7 +21,7 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.i18n import Html, Translator, normalize_language, translator
+from bot.i18n import Html, Translator, clean_text, normalize_language, translator
 from bot.manageit import errors as api_errors
 from bot.ui.callbacks import Callback, decode, new_menu_id, next_version
 from bot.ui.keyboards import Screen, markup
@@ -158,6 +158,16 @@ class Interaction:
         self.menu_id = None
         self.stop_awaiting()
 
+    def forget_other_menus(self) -> None:
+        """The account changed (new token, log-out): menus opened with the old one would act
+        on projects of another account; their buttons now just say the menu expired."""
+        current = self.menu_id
+        for menu_id in [m for m in self.menus if m != current]:
+            self.menus.pop(menu_id, None)
+        awaiting = self.user_data.get("awaiting")
+        if awaiting and awaiting.get("menu") != current:
+            self.user_data.pop("awaiting", None)
+
     @property
     def flow(self) -> dict:
         return self.menu.setdefault("flow", {})
@@ -276,7 +286,8 @@ class Interaction:
     def mention(self) -> str:
         import html
 
-        return f'<a href="tg://user?id={self.user.id}">{html.escape(self.user.first_name or str(self.user.id))}</a>'
+        name = html.escape(clean_text(self.user.first_name or str(self.user.id)), quote=False)
+        return self.tr.isolate(f'<a href="tg://user?id={self.user.id}">{name}</a>')
 
 
 def _screen_fingerprint(screen: Screen) -> str:

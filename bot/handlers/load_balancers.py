@@ -288,6 +288,7 @@ async def _show_step(ix: Interaction, *, error: str | None = None, typed: str | 
     flow = ix.flow
     step = flow["step"]
     tr = ix.tr
+    ix.menu["last_view"] = ["lbf.step", ""]  # a Retry after a failure comes back to this step
     ix.stop_awaiting()
     if step in TEXT_STEPS:
         ix.await_text(TEXT_STEPS[step])
@@ -646,6 +647,15 @@ async def on_goto(ix: Interaction, arg: str) -> None:
     if arg == "summary" and (not render_lb.changes(ix.tr, flow) or render_lb.name_too_long(flow)):
         return await _show_step(ix)
     flow["step"] = arg
+    await _show_step(ix)
+
+
+@action("lbf.step", answers=True)
+async def on_step_again(ix: Interaction, arg: str) -> None:
+    """Retry after a failure: the wizard's step again, nothing chosen so far lost."""
+    flow = await _guard(ix, *ALL_STEPS)
+    if flow is None:
+        return
     await _show_step(ix)
 
 

@@ -194,6 +194,7 @@ async def _show_step(ix: Interaction, *, error: str | None = None, typed: str | 
                      errors: tuple[str, ...] = ()) -> None:
     flow = ix.flow
     step = flow["step"]
+    ix.menu["last_view"] = ["sc.step", ""]  # a Retry after a failure comes back to this step
     account = await ix.account()
     client = account.client
     ix.stop_awaiting()
@@ -246,6 +247,14 @@ async def on_location(ix: Interaction, arg: str) -> None:
     if location is None:
         return await _stale(ix)
     flow.update(step="plan", location=location.id, location_name=location.name, page=0)
+    await _show_step(ix)
+
+
+@action("sc.step")
+async def on_step_again(ix: Interaction, arg: str) -> None:
+    """Retry after a failure: the wizard's step again, nothing chosen so far lost."""
+    if _flow_or_none(ix, *STEPS) is None:
+        return await on_list(ix, "0") if _project(ix) else await _stale(ix)
     await _show_step(ix)
 
 

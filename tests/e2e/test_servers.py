@@ -393,3 +393,21 @@ async def test_a_late_answer_does_not_repeat_the_active_notice(alice, sandbox):
                                    real_status="§", old_status="§", ip="§")).split("§")[0]
     notices = [m for m in await alice.messages() if m["from_bot"] and _norm(active) in _norm(m["text"] or "")]
     assert len(notices) == 1
+
+
+async def test_retry_after_a_failure_mid_wizard_keeps_the_choices(alice, sandbox):
+    await open_project(alice)
+    await alice.press_key("btn.servers")
+    await alice.expect_key("servers.empty", project="Production")
+    await alice.press_key("btn.new_server")
+    await alice.expect_menu_key("create.location")
+    await alice.press("پارسیان")
+    await alice.expect_menu_key("create.plan", location="پارسیان")
+    sandbox.state.config.error_rate = 1.0  # ManageIT fails every request now
+    await alice.press_match("GH-1")
+    await alice.expect_menu_key("error.server")
+    sandbox.state.config.error_rate = 0.0
+    await alice.press_key("btn.retry")
+    await alice.expect_menu_key("create.plan", location="پارسیان")  # the same step, the location kept
+    await alice.press_match("GH-1")
+    await alice.expect_menu_key("create.os")

@@ -1,6 +1,7 @@
 """Tokens: checked before saving, deleted from the chat, never stored or logged in clear."""
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from .conftest import ALICE_TOKEN, BAD_TOKEN, connect
@@ -56,3 +57,18 @@ async def test_account_shows_no_secret(alice, bot):
     await alice.say("/account")
     msg = await alice.expect("alice@example.com")
     assert ALICE_TOKEN not in msg["text"] and ALICE_TOKEN[:8] not in msg["text"]
+
+
+async def test_menus_opened_with_the_old_account_expire_when_the_token_changes(alice, sandbox):
+    from .conftest import BOB_TOKEN, connect
+
+    await connect(alice)
+    await alice.say("/projects")
+    old = await alice.expect_key("projects.empty")
+    await connect(alice, BOB_TOKEN)  # another account now
+    await asyncio.sleep(0.3)  # a person reads the answer before tapping on
+    await alice.press(alice.label("btn.new_project"), old["message_id"])
+    assert (await alice.answered())[-1]["text"] == alice.tr.plain("callback.expired")
+    await alice.say("/logout")
+    await alice.press_key("btn.logout_yes")
+    await alice.expect_key("account.logged_out")

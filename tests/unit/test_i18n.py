@@ -81,7 +81,12 @@ def test_latin_fragments_are_isolated_and_escaped_in_persian():
     en = translator("en")
     assert "web-01&lt;x&gt;" in en.t("servers.item", name="web-01<x>", status="active")
     assert FSI not in en.t("servers.item", name="web-01", status="active")
-    assert fa.t("common.error_line", error=Html("<b>x</b>")) == "⚠️ <b>x</b>"
+    # a Persian message that starts with a value starts with a right-to-left mark, so that a
+    # Latin first word does not turn the sentence left to right; English never gets one
+    assert fa.t("common.error_line", error=Html("<b>x</b>")) == "\u200f⚠️ <b>x</b>"
+    assert fa.t("common.reply_here", user=Html("Sara")).startswith("\u200fSara")
+    assert not fa.t("hint.use_menu").startswith("\u200f")
+    assert not en.t("common.reply_here", user=Html("Sara")).startswith("\u200f")
 
 
 def test_dates_are_jalali_in_persian():

@@ -81,9 +81,10 @@
   // ---------------------------------------------------------------- text direction
 
   // Strong right-to-left letters (Hebrew, Arabic, Persian, Syriac, Thaana, N'Ko, presentation forms).
-  const RTL_CHAR = /[\u0590-\u05FF\u0600-\u06FF\u0700-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/;
+  // The right-to-left mark (U+200F) counts as one, as in the Unicode bidi algorithm.
+  const RTL_CHAR = /[\u0590-\u05FF\u0600-\u06FF\u0700-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF\u200F]/;
   // Strong left-to-right letters: Latin, Greek, Cyrillic and the like.
-  const LTR_CHAR = /[A-Za-z\u00C0-\u02B8\u0370-\u03FF\u0400-\u052F\u1E00-\u1FFF]/;
+  const LTR_CHAR = /[A-Za-z\u00C0-\u02B8\u0370-\u03FF\u0400-\u052F\u1E00-\u1FFF\u200E]/;
 
   /** The direction of a paragraph: its first strong letter, skipping isolated runs (bidi P2). */
   function textDir(text) {
