@@ -29,7 +29,7 @@ LANGUAGES = ("fa", "en")
 DEFAULT_LANGUAGE = "fa"
 
 _PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
-_TO_ASCII_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+_TO_ASCII_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩٫", "01234567890123456789.")
 FSI, PDI = "\u2068", "\u2069"
 RLM = "\u200f"  # right-to-left mark
 
@@ -72,7 +72,8 @@ def clean_text(text: str, *, keep_isolates: bool = False) -> str:
 
 
 def to_ascii_digits(text: str) -> str:
-    """Persian (۰–۹) and Arabic-Indic (٠–٩) digits to ASCII."""
+    """Persian (۰–۹) and Arabic-Indic (٠–٩) digits to ASCII, and the Arabic decimal
+    separator (٫, as a Persian keyboard types it in 10٫0٫0٫5) to a dot."""
     return text.translate(_TO_ASCII_DIGITS)
 
 

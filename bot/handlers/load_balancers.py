@@ -550,11 +550,12 @@ async def on_port_text(ix: Interaction, text: str, message: Message) -> None:
         ix.stop_awaiting()
         return
     number, error = validate_port(text)
-    typed = render.clip(to_ascii_digits(text.strip()))  # echoed back: it may be 4000 characters
+    typed = render.clip(text.strip())  # echoed back as typed: it may be 4000 characters
     if error is None and flow["step"] == "svc_src" and any(s["src"] == number for s in flow["services"]):
         error = "lb.port_taken"
     if error:
-        await _show_step(ix, error=ix.tr.plain(error, port=typed, min=PORT_MIN, max=PORT_MAX), typed=typed, new=True)
+        port = number if number is not None else typed  # a number is said in the user's digits
+        await _show_step(ix, error=ix.tr.plain(error, port=port, min=PORT_MIN, max=PORT_MAX), typed=typed, new=True)
         return
     if flow["step"] == "svc_src":
         flow["draft"]["src"] = number

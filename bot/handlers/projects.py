@@ -1,6 +1,8 @@
 """Projects: list, detail, create, rename, delete (with a confirmation step)."""
 from __future__ import annotations
 
+import unicodedata
+
 from telegram import Message, Update
 from telegram.ext import ContextTypes
 
@@ -94,6 +96,9 @@ async def on_name_text(ix: Interaction, text: str, message: Message) -> None:
     renaming = ix.flow.get("renaming")
     if len(name) < (1 if renaming else NAME_MIN) or len(name) > NAME_MAX:
         await _ask_name(ix, ix.tr.plain("project.name_length", min=NAME_MIN, max=NAME_MAX), new=True)
+        return
+    if not any(unicodedata.category(c)[0] in "LNPS" for c in name):  # e.g. only zero-width joiners
+        await _ask_name(ix, ix.tr.plain("project.name_invisible"), new=True)
         return
     account = await ix.account()
     try:

@@ -487,7 +487,7 @@ def summary(tr: Translator, flow: dict, errors: Mapping[str, Sequence[str]] | No
     parts = [
         _head(tr, flow),
         tr.t("lb.summary"),
-        *_error_lines(tr, top),
+        *(tr.t("common.plain_line", error=line) for line in top),  # the reason carries its own icon
         tr.t("lb.sum.project", project=flow["project_name"]),
         *block("name", tr.t("lb.sum.name", name=flow["lb_name"])),
         *block("location", tr.t("lb.sum.location", location=flow["location_name"])),
@@ -624,7 +624,7 @@ def edit_summary(tr: Translator, flow: dict, errors: Mapping[str, Sequence[str]]
     parts = [
         _head(tr, flow),
         tr.t("lb.edit.summary", name=flow["orig"]["lb_name"]),
-        *_error_lines(tr, top),
+        *(tr.t("common.plain_line", error=line) for line in top),  # the reason carries its own icon
         *_name_warning(tr, flow),
         *(diff[:CHANGES_MAX] or [tr.t("lb.edit.nothing")]),
         *_more(tr, len(diff), CHANGES_MAX),

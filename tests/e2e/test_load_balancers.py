@@ -658,7 +658,7 @@ async def test_very_long_typed_answers_are_refused_in_place(alice, sandbox):
     await alice.press_key("lb.btn.add_service")
     await alice.expect_menu_key("lb.ask_source", number=1)
     await alice.say("۸" * 4000)
-    typed = clip("8" * 4000)
+    typed = clip("۸" * 4000)  # echoed as typed
     await alice.expect_menu_key("lb.input_error", error=tr.plain("lb.port_invalid"), typed=typed)
 
 

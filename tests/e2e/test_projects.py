@@ -103,3 +103,15 @@ async def test_a_project_with_servers_is_not_offered_for_deletion(alice, sandbox
     buttons = [b["text"] for row in screen["buttons"] for b in row]
     assert alice.label("btn.delete_yes") not in buttons and alice.label("btn.servers") in buttons
     assert sandbox.state.requests("DELETE") == []
+
+
+async def test_a_name_of_invisible_characters_is_refused(alice, sandbox):
+    await connect(alice)
+    await alice.say("/projects")
+    await alice.press_key("btn.new_project")
+    await alice.expect_key("project.new_prompt")
+    await alice.say("\u200c\u200c\u200c\u200c")
+    await alice.expect(alice.tr.plain("project.name_invisible"))
+    await alice.say("\u202eتولید\u202c")  # a bidi override is removed, the name kept
+    await alice.expect_key("project.created", name="تولید")
+    assert [r["body"] for r in sandbox.state.requests("POST") if r["path"].endswith("/projects")] == [{"name": "تولید"}]

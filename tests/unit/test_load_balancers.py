@@ -520,3 +520,7 @@ def test_a_name_too_long_for_an_update_blocks_the_review():
     assert "lbf.confirm" not in {b.action for row in render_lb.edit_summary(tr, flow).rows for b in row}
     flow["lb_name"] = "x" * 50
     assert "summary" in [b.arg for row in render_lb.edit_menu(tr, flow).rows for b in row]
+
+
+def test_a_target_typed_with_the_persian_decimal_separator_is_understood():
+    assert validate_target("۱۰٫۰٫۰٫۵") == ("10.0.0.5", None)
