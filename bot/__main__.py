@@ -39,6 +39,9 @@ async def _run_bot(settings: Settings) -> None:
         await _wait_for_stop()
 
 
+INTERRUPTED = 130  # what a shell reports for Ctrl+C
+
+
 def _serve(main, settings: Settings) -> int:
     """Run until stopped; a start-up failure is one clear line, never a traceback."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -47,7 +50,7 @@ def _serve(main, settings: Settings) -> int:
     try:
         asyncio.run(main)
     except KeyboardInterrupt:
-        return 0
+        return INTERRUPTED
     except InvalidToken:  # its message holds the token: say it without it
         return _fail(f"Telegram ({settings.telegram_api_url}) rejected TELEGRAM_BOT_TOKEN; check it with @BotFather")
     except NetworkError as exc:
@@ -160,8 +163,9 @@ def cmd_migrate(args) -> int:
         return _fail(str(exc))
     from bot.storage.migrate import upgrade
 
-    if _serve(upgrade(settings.database_url), settings):
-        return 2
+    code = _serve(upgrade(settings.database_url), settings)
+    if code:
+        return code
     print("database is up to date")
     return 0
 
@@ -195,8 +199,9 @@ def cmd_rotate_keys(args) -> int:
         result.append(await _rotate_keys(settings))
 
     try:
-        if _serve(main(), settings):
-            return 2
+        code = _serve(main(), settings)
+        if code:
+            return code
     except VaultError:
         return _fail("a stored token cannot be decrypted with any key in ENCRYPTION_KEYS; nothing was changed")
     print(f"re-encrypted {result[0]} stored token(s) with the first key in ENCRYPTION_KEYS; "

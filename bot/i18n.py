@@ -247,6 +247,9 @@ def _starts_with_value(template: str) -> bool:
     return not letters or brace < min(letters)
 
 
+_PLACEHOLDER_RE = re.compile(r"\{\w+\}")
+
+
 @lru_cache(maxsize=1)
 def _api_rules() -> tuple[tuple[str, re.Pattern], ...]:
     """ManageIT's validation messages are Laravel's Persian rule texts (`api.rule.*` in the
@@ -255,8 +258,9 @@ def _api_rules() -> tuple[tuple[str, re.Pattern], ...]:
     for key, text in load_catalog("fa").items():
         if key.startswith("api.rule."):
             pattern = re.sub(r"\\\{(\w+)\\\}", lambda m: f"(?P<{m.group(1)}>.+?)", re.escape(text))
-            rules.append((key, re.compile("^" + pattern + "$")))
-    return tuple(rules)
+            rules.append((len(_PLACEHOLDER_RE.sub("", text)), key, re.compile("^" + pattern + "$")))
+    # the most specific first: "{f} الزامی است." would also match "زمانی که …، {f} الزامی است."
+    return tuple((key, rx) for _, key, rx in sorted(rules, key=lambda r: -r[0]))
 
 
 def translator(lang: str | None) -> Translator:

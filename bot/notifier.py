@@ -130,6 +130,7 @@ class Notifier:
         self.services = services
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self._blocked: set[int] | None = None  # owner chats marked blocked (loaded on first use)
+        self._unreadable: set[int] = set()  # credentials whose token no configured key opens
 
     async def job(self, context) -> None:
         """JobQueue callback."""
@@ -159,9 +160,12 @@ class Notifier:
             return 0
         try:
             token = self.services.credentials.token_of(cred)
-        except VaultError:  # encrypted with a key no longer configured: unusable, say so once
-            log.warning("credential %s cannot be decrypted with ENCRYPTION_KEYS", cred.id)
-            return await self._token_stopped(bot, cred)
+        except VaultError:  # encrypted with a key not configured (now): skip it, it may come back
+            if cred.id not in self._unreadable:
+                self._unreadable.add(cred.id)
+                log.warning("credential %s cannot be decrypted with ENCRYPTION_KEYS; not watched", cred.id)
+            return 0
+        self._unreadable.discard(cred.id)
         # max_retry_after=0: a 429 is never slept on here (it would hold a slot and the job)
         client = self.services.api.client(token, max_retry_after=0.0)
         try:
@@ -324,7 +328,9 @@ class Notifier:
     async def _blocked_chats(self) -> set[int]:
         if self._blocked is None:
             async with self.services.db.session() as session:
-                self._blocked = await self.services.credentials.blocked_chats(session)
+                loaded = await self.services.credentials.blocked_chats(session)
+            if self._blocked is None:  # another caller may have loaded (and changed) it meanwhile
+                self._blocked = loaded
         return self._blocked
 
     async def _mark_blocked(self, chat_id: int) -> None:

@@ -7,12 +7,13 @@ writes one audit entry with its result, successful or not, and never a secret.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol, TypeVar
 
 from bot.manageit.client import ManageITClient
-from bot.manageit.errors import ManageITError, NetworkError
+from bot.manageit.errors import ManageITError, NetworkError, ServerError
 from bot.storage.vault import VaultError
 
 if TYPE_CHECKING:
@@ -71,25 +72,35 @@ class _Named(Protocol):
 R = TypeVar("R", bound=_Named)
 
 
+LOOK_AGAIN = (0.0, 0.5, 1.5)  # seconds before each look for an order whose answer was lost
+
+
 async def order_once(create: Callable[[], Awaitable[R]], listing: Callable[[], Awaitable[list[R]]], name: str) -> R:
     """Create a resource (a POST, never retried) so that a lost answer never leads to a
-    second one: if the answer is lost (time-out, dropped connection), look for a resource
-    of that name that was not there before. Found: that is it. Not found: the order was
-    not taken, the error stands and trying again is safe. The list cannot be read either:
-    `OutcomeUnknown`."""
+    second one. When the answer is lost (a time-out, a connection dropped after sending, a
+    gateway's 502/504), the order may have been taken, or may still be being carried out:
+    look for a resource of that name that was not there before, a few times over a few
+    seconds. Found: that is it. Not found: `OutcomeUnknown` — the user is sent to the list,
+    never back to Confirm. An error that says the order was not taken stands as it is."""
     before = {r.hash for r in await listing()}
     try:
         return await create()
-    except NetworkError:
-        try:
-            now = await listing()
-        except ManageITError:
-            raise OutcomeUnknown(name) from None
-        new = [r for r in now if r.hash not in before and r.name == name]
-        if not new:
-            raise
-        log.info("an order's answer was lost, but the resource exists: %s", new[-1].hash)
-        return new[-1]
+    except (NetworkError, ServerError) as exc:
+        if isinstance(exc, NetworkError) and not exc.sent:
+            raise  # never reached ManageIT: trying again is safe
+        if isinstance(exc, ServerError) and exc.status not in (502, 504):
+            raise  # ManageIT itself answered that it failed
+        for delay in LOOK_AGAIN:
+            await asyncio.sleep(delay)
+            try:
+                now = await listing()
+            except ManageITError:
+                continue
+            new = [r for r in now if r.hash not in before and r.name == name]
+            if new:
+                log.info("an order's answer was lost, but the resource exists: %s", new[-1].hash)
+                return new[-1]
+        raise OutcomeUnknown(name) from None
 
 
 async def audited(

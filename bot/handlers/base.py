@@ -286,7 +286,7 @@ class Interaction:
     def mention(self) -> str:
         import html
 
-        name = html.escape(clean_text(self.user.first_name or str(self.user.id)), quote=False)
+        name = html.escape(clean_text(self.user.first_name or "").strip() or str(self.user.id), quote=False)
         return self.tr.isolate(f'<a href="tg://user?id={self.user.id}">{name}</a>')
 
 

@@ -554,7 +554,7 @@ async def on_port_text(ix: Interaction, text: str, message: Message) -> None:
     if error is None and flow["step"] == "svc_src" and any(s["src"] == number for s in flow["services"]):
         error = "lb.port_taken"
     if error:
-        port = number if number is not None else typed  # a number is said in the user's digits
+        port = render_lb.port(ix.tr, number) if number is not None else typed  # in the user's digits
         await _show_step(ix, error=ix.tr.plain(error, port=port, min=PORT_MIN, max=PORT_MAX), typed=typed, new=True)
         return
     if flow["step"] == "svc_src":

@@ -12,6 +12,9 @@ from bot.i18n import clean_text
 from bot.manageit import errors as api_errors
 from bot.ui import render
 
+# letters and symbols that draw nothing (Hangul fillers, the blank braille pattern)
+BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
 NAME_MIN, NAME_MAX = 3, 100
 
 
@@ -97,7 +100,7 @@ async def on_name_text(ix: Interaction, text: str, message: Message) -> None:
     if len(name) < (1 if renaming else NAME_MIN) or len(name) > NAME_MAX:
         await _ask_name(ix, ix.tr.plain("project.name_length", min=NAME_MIN, max=NAME_MAX), new=True)
         return
-    if not any(unicodedata.category(c)[0] in "LNPS" for c in name):  # e.g. only zero-width joiners
+    if not any(unicodedata.category(c)[0] in "LNPS" and c not in BLANK_LOOKING for c in name):  # e.g. only ZWNJs
         await _ask_name(ix, ix.tr.plain("project.name_invisible"), new=True)
         return
     account = await ix.account()

@@ -93,15 +93,19 @@ async def on_password(ix: Interaction, arg: str) -> None:
     if not done:  # slow API: stop the spinner now; the password comes as a private message
         await ix.answer()
     server = await fetch
+    late = ix.answered  # the press was answered already: an alert would show nothing now
     if not server.password:
-        await ix.answer(ix.tr.plain("server.password_none"), alert=True)
-        if ix.answered:
+        if late:
             await ix.send(ix.tr.t("server.password_none"))
+        else:
+            await ix.answer(ix.tr.plain("server.password_none"), alert=True)
         return
-    text = ix.tr.plain("server.password_alert", name=render.clip(server.name, 30), password=server.password)
+    # the password exactly as it is: values are cleaned of invisible characters, a password must not be
+    text = ix.tr.plain("server.password_alert", name=render.clip(server.name, 30),
+                       password=render.Html(ix.tr.isolate(server.password)))
     if len(text) > ANSWER_MAX:
         text = server.password  # the password alone, whole, rather than a cut one
-    if len(text) > ANSWER_MAX or ix.answered:  # too long for an alert, or too late: a private message
+    if len(text) > ANSWER_MAX or late:  # too long for an alert, or too late: a private message
         await ix.answer()
         sent = await ix.send(render.password_message(ix.tr, server.name, server.password))
         if sent is not None:

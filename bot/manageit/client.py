@@ -274,6 +274,7 @@ class ManageITAPI:
                 error = NetworkError(
                     redact(f"cannot reach ManageIT ({method} {shown}): {type(exc).__name__}: {exc}")
                 )
+                error.sent = not isinstance(exc, aiohttp.ClientConnectorError)  # no connection: nothing sent
             else:
                 elapsed = time.monotonic() - started
                 log.debug("%s %s -> %d in %.0f ms", method, shown, status, elapsed * 1000)

@@ -87,7 +87,12 @@ class ServerError(ManageITError):
 
 
 class NetworkError(ManageITError):
-    """No usable response: connection refused, reset, DNS failure, TLS error, …"""
+    """No usable response: connection refused, reset, DNS failure, TLS error, …
+
+    ``sent``: False when the request certainly never reached ManageIT (the connection could
+    not be made), True when it may have (a time-out, a connection dropped mid-way)."""
+
+    sent: bool = True
 
 
 class RequestTimeout(NetworkError):

@@ -307,7 +307,7 @@ async def test_an_order_whose_answer_is_lost_and_cannot_be_checked_is_not_offere
 
     task = asyncio.create_task(fail_gets_after_the_post())
     await alice.press_key("btn.confirm_create")
-    screen = await alice.expect(strip_tags(alice.tr.t("create.outcome_unknown", hostname="db-server-1")), timeout=15)
+    screen = await alice.expect(strip_tags(alice.tr.t("create.outcome_unknown", hostname="db-server-1")), timeout=25)
     await task
     assert alice.label("btn.confirm_create") not in [b["text"] for row in screen["buttons"] for b in row]
     assert alice.label("btn.servers") in [b["text"] for row in screen["buttons"] for b in row]

@@ -123,3 +123,65 @@ def test_every_list_of_the_server_wizard_is_paged_by_eight():
         pager = [b for row in screen.rows for b in row if b.action == "sc.page"]
         assert [b.arg for b in pager] == ["0"]  # back to the first page; no next
         assert any(b.action == "sc.back" for row in screen.rows for b in row)  # Back on every step
+
+
+async def test_order_once_finds_an_order_saved_after_its_answer_was_lost(monkeypatch):
+    """The API saves the order a moment after the client gave up: the bot must find it
+    rather than invite a second order; a lost answer with nothing found is never 'retry'."""
+    from dataclasses import dataclass
+
+    from bot.actions import base
+    from bot.manageit.errors import NetworkError, RequestTimeout, ServerError
+
+    monkeypatch.setattr(base, "LOOK_AGAIN", (0.0, 0.01, 0.01))
+
+    @dataclass
+    class Res:
+        hash: str
+        name: str
+
+    saved: list[Res] = [Res("old", "web-01")]
+    looks = 0
+
+    async def listing():
+        nonlocal looks
+        looks += 1
+        if looks == 3:  # the order shows up on the second look after the time-out
+            saved.append(Res("new", "web-01"))
+        return list(saved)
+
+    async def times_out():
+        raise RequestTimeout("late")
+
+    assert (await base.order_once(times_out, listing, "web-01")).hash == "new"
+
+    async def never_saved():
+        raise RequestTimeout("late")
+
+    saved[:] = []
+    looks = -99
+    with pytest.raises(base.OutcomeUnknown):
+        await base.order_once(never_saved, listing, "db-01")
+
+    async def refused_connection():
+        error = NetworkError("no route")
+        error.sent = False
+        raise error
+
+    with pytest.raises(NetworkError):  # nothing was sent: the error stands, retrying is safe
+        await base.order_once(refused_connection, listing, "db-01")
+
+    async def app_error():
+        raise ServerError("boom", status=500)
+
+    with pytest.raises(ServerError):
+        await base.order_once(app_error, listing, "db-01")
+
+
+def test_specific_api_rules_win_over_general_ones():
+    from bot.i18n import translator
+
+    en = translator("en")
+    assert en.api("زمانی که sshkeys موجود نیست، password الزامی است.") == (
+        "password is required when sshkeys is not present.")
+    assert en.api("password الزامی است.") == "password is required."
