@@ -465,21 +465,16 @@ def _add_target(flow: dict, ip: str, server: str = "") -> None:
     _changed(flow, "targets")
 
 
-@action("lbf.tpg", answers=True)
-async def on_targets_page(ix: Interaction, arg: str) -> None:
-    flow = await _guard(ix, "targets")
-    if flow is None:
-        return
-    flow["tpage"] = _page(arg)
-    await _show_step(ix)
+PAGED_STEPS = {"targets": "tpage", "target_pick": "spage"}  # step -> where its page number is kept
 
 
-@action("lbf.spg", answers=True)
-async def on_servers_page(ix: Interaction, arg: str) -> None:
-    flow = await _guard(ix, "target_pick")
+@action("lbf.page", answers=True)
+async def on_page(ix: Interaction, arg: str) -> None:
+    """Another page of the list the step shows (the targets, the servers to pick from)."""
+    flow = await _guard(ix, *PAGED_STEPS)
     if flow is None:
         return
-    flow["spage"] = _page(arg)
+    flow[PAGED_STEPS[flow["step"]]] = _page(arg)
     await _show_step(ix)
 
 

@@ -393,7 +393,7 @@ def targets_screen(tr: Translator, flow: dict, *, error: str | None = None) -> S
         rows.append([Button(tr.plain("lb.btn.from_servers"), "lbf.tadd", "pick"),
                      Button(tr.plain("lb.btn.type_target"), "lbf.tadd", "type")])
     rows += [[Button(tr.plain("lb.btn.remove", item=target_label(t)), "lbf.trm", str(t["i"]))] for t in pg.items]
-    rows.append(_pager(tr, pg, "lbf.tpg"))
+    rows.append(_pager(tr, pg, "lbf.page"))
     if "targets" not in over_limit(flow):
         rows.append([_done_button(tr, flow)])
     rows.append(_nav(tr))
@@ -408,7 +408,7 @@ def pick_server(tr: Translator, flow: dict, servers: Sequence[Server]) -> Screen
     pg = paginate(list(servers), flow.get("spage", 0))
     rows = [[Button(tr.plain("lb.server_item", name=s.name, ip=s.primary_ipv4 or ""), "lbf.tsrv", s.hash)]
             for s in pg.items]
-    rows.append(_pager(tr, pg, "lbf.spg"))
+    rows.append(_pager(tr, pg, "lbf.page"))
     rows.append(_nav(tr))
     return Screen(text, rows)
 
