@@ -20,13 +20,17 @@ async def open_project(person, name="Production"):
     await person.expect_key("project.created", name=name)
 
 
-async def walk_to_hostname(person):
+async def walk_to_plan(person):
     await person.press_key("btn.servers")
     await person.expect_key("servers.empty", project="Production")
     await person.press_key("btn.new_server")
-    await person.expect_key("create.location")
+    await person.expect_menu_key("create.location")
     await person.press("پارسیان")
-    await person.expect_key("create.plan", location="پارسیان")
+    await person.expect_menu_key("create.plan", location="پارسیان")
+
+
+async def walk_to_hostname(person):
+    await walk_to_plan(person)
     await person.press_match("GH-1")
     await person.expect_key("create.os")
     await person.press("Debian")
@@ -397,12 +401,7 @@ async def test_a_late_answer_does_not_repeat_the_active_notice(alice, sandbox):
 
 async def test_retry_after_a_failure_mid_wizard_keeps_the_choices(alice, sandbox):
     await open_project(alice)
-    await alice.press_key("btn.servers")
-    await alice.expect_key("servers.empty", project="Production")
-    await alice.press_key("btn.new_server")
-    await alice.expect_menu_key("create.location")
-    await alice.press("پارسیان")
-    await alice.expect_menu_key("create.plan", location="پارسیان")
+    await walk_to_plan(alice)
     sandbox.state.config.error_rate = 1.0  # ManageIT fails every request now
     await alice.press_match("GH-1")
     await alice.expect_menu_key("error.server")
